@@ -1,0 +1,50 @@
+# mercuryo-bridge: make run | make test | make build
+# Needs a JDK 21+ and Maven. The JDK is found by itself: JAVA_HOME if it is 21+, otherwise the
+# first JDK 21+ among the usual install locations (/usr/lib/jvm, /opt/java, macOS).
+
+SHELL := /bin/bash
+JAVA_HOME_ORIG := $(JAVA_HOME)
+.DEFAULT_GOAL := help
+
+# Prints the major version of the JDK in $1, or nothing.
+jdk_major = $(shell [ -x "$(1)/bin/javac" ] && "$(1)/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')
+
+JDK_CANDIDATES := $(JAVA_HOME) $(sort $(wildcard /usr/lib/jvm/*)) $(wildcard /opt/java/*) $(wildcard /opt/jdk*) \
+                  $(wildcard /Library/Java/JavaVirtualMachines/*/Contents/Home)
+FOUND_JDK := $(firstword $(foreach d,$(JDK_CANDIDATES),$(if $(shell v=$(call jdk_major,$(d)); [ -n "$$v" ] && [ "$$v" -ge 21 ] && echo ok),$(d))))
+
+MVN ?= mvn
+MVN_FLAGS ?= -B -ntp
+export JAVA_HOME := $(FOUND_JDK)
+export PATH := $(FOUND_JDK)/bin:$(PATH)
+# Maven's own libraries touch sun.misc.Unsafe; JDK 24+ warns about it on every run.
+export MAVEN_OPTS ?= $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow)
+
+.PHONY: help jdk build test run bench clean
+
+help:
+	@echo "make run    start the service on embedded PostgreSQL 17 (dev mode)"
+	@echo "make test   run the whole test suite (real PostgreSQL, no Docker)"
+	@echo "make build  build target/mercuryo-bridge.jar"
+
+jdk:
+	@if [ -z "$(FOUND_JDK)" ]; then \
+	  echo "error: no JDK 21 or newer found. JAVA_HOME is '$(JAVA_HOME_ORIG)'; looked in /usr/lib/jvm, /opt/java, /opt/jdk*." >&2; \
+	  echo "Install one (e.g. apt-get install openjdk-21-jdk) or set JAVA_HOME to it." >&2; exit 1; fi
+	@command -v $(MVN) >/dev/null || { echo "error: Maven ($(MVN)) is not installed (apt-get install maven)" >&2; exit 1; }
+	@echo "using JDK $(FOUND_JDK) (Java $(call jdk_major,$(FOUND_JDK)))"
+
+build: jdk
+	$(MVN) $(MVN_FLAGS) -DskipTests package
+
+test: jdk
+	$(MVN) $(MVN_FLAGS) verify
+
+# Dev mode runs from the test classpath: the embedded PostgreSQL lives there, not in the jar.
+run: jdk
+	$(MVN) $(MVN_FLAGS) -q -DskipTests test-compile dependency:build-classpath \
+	  -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+	exec java -cp target/classes:target/test-classes:$$(cat target/test-classpath.txt) dev.mercuryobridge.dev.DevMode
+
+clean:
+	rm -rf target .dev

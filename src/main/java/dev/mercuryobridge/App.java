@@ -1,0 +1,154 @@
+package dev.mercuryobridge;
+
+import dev.mercuryobridge.admin.AdminRoutes;
+import dev.mercuryobridge.admin.Health;
+import dev.mercuryobridge.admin.TransactionQueries;
+import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.db.Database;
+import dev.mercuryobridge.db.generated.Routines;
+import dev.mercuryobridge.http.HttpServers;
+import dev.mercuryobridge.ingest.CallbackMetrics;
+import dev.mercuryobridge.ingest.CallbackRoutes;
+import dev.mercuryobridge.ingest.IngestService;
+import dev.mercuryobridge.ingest.QuarantineService;
+import dev.mercuryobridge.ingest.SignatureVerifier;
+import io.javalin.Javalin;
+import io.micrometer.core.instrument.binder.db.PostgreSQLDatabaseMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The application, wired by hand: config, then the database, then the services, then HTTP.
+ * {@link #start} is what {@code Main} runs and what the tests start, so both exercise one wiring.
+ */
+public final class App implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(App.class);
+
+    private final Config config;
+    private final Database database;
+    private final PrometheusMeterRegistry registry;
+    private final ScheduledExecutorService maintenance;
+    private final Javalin publicServer;
+    private final Javalin adminServer;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private App(Config config, Database database, PrometheusMeterRegistry registry,
+                ScheduledExecutorService maintenance, Javalin publicServer, Javalin adminServer) {
+        this.config = config;
+        this.database = database;
+        this.registry = registry;
+        this.maintenance = maintenance;
+        this.publicServer = publicServer;
+        this.adminServer = adminServer;
+    }
+
+    public static App start(Config config) {
+        log.info("starting mercuryo-bridge with {}", config.masked());
+        Database database = Database.connect(config);
+        try {
+            if (config.migrateOnStart()) {
+                database.migrate();
+            }
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new JvmMemoryMetrics().bindTo(registry);
+            new JvmThreadMetrics().bindTo(registry);
+
+            ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "maintenance");
+                t.setDaemon(true);
+                return t;
+            });
+            maintenance.scheduleWithFixedDelay(() -> ensurePartitions(database), 0, 6, TimeUnit.HOURS);
+
+            SignatureVerifier verifier = new SignatureVerifier(config.signKeys());
+            CallbackMetrics callbackMetrics = new CallbackMetrics(registry);
+            IngestService ingest = new IngestService(database.dsl(), callbackMetrics);
+            QuarantineService quarantine = new QuarantineService(ingest, database.dsl());
+            TransactionQueries transactions = new TransactionQueries(database.dsl());
+
+            Health health = new Health()
+                    .add("database", () -> database.reachable()
+                            ? Health.Check.up("reachable")
+                            : new Health.Check(Health.Status.DOWN, "cannot reach " + config.databaseUrl()))
+                    .add("migrations", () -> database.migrationsApplied()
+                            ? Health.Check.up("applied")
+                            : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"));
+
+            CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingest, callbackMetrics, config.maxBodyBytes());
+            AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
+
+            Javalin publicServer = HttpServers.create("public", registry, config.shutdownTimeout(),
+                    c -> callbackRoutes.register(c.routes));
+            Javalin adminServer = HttpServers.create("admin", registry, config.shutdownTimeout(),
+                    c -> adminRoutes.register(c.routes));
+            publicServer.start(config.httpPort());
+            adminServer.start(config.adminPort());
+            App app = new App(config, database, registry, maintenance, publicServer, adminServer);
+            log.info("mercuryo-bridge is up: callbacks on :{}, admin on :{}", app.httpPort(), app.adminPort());
+            return app;
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
+    }
+
+    /** Keeps monthly partitions of the raw callback table prepared ahead of time. */
+    private static void ensurePartitions(Database database) {
+        try {
+            Routines.ensureCallbackPartitions(database.dsl().configuration(),
+                    LocalDate.now(ZoneOffset.UTC).withDayOfMonth(1), 3);
+        } catch (RuntimeException e) {
+            // Rows still land in the default partition; the next run tries again.
+            log.warn("could not prepare callback partitions: {}", e.getMessage());
+        }
+    }
+
+    public int httpPort() {
+        return publicServer.port();
+    }
+
+    public int adminPort() {
+        return adminServer.port();
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /**
+     * Graceful shutdown: the public port stops accepting and finishes in-flight callbacks (each
+     * either commits and gets its 200, or gets an error and is retried by Mercuryo), then the
+     * admin port, then the pool is closed.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        log.info("shutting down: finishing in-flight requests (up to {})", config.shutdownTimeout());
+        publicServer.stop();
+        adminServer.stop();
+        maintenance.shutdownNow();
+        database.close();
+        log.info("shut down");
+    }
+}

@@ -1,0 +1,58 @@
+package dev.mercuryobridge;
+
+import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.config.ConfigException;
+import dev.mercuryobridge.db.Database;
+
+import java.util.concurrent.CountDownLatch;
+
+/** Entry points: {@code serve} (default), {@code migrate}. */
+public final class Main {
+
+    private Main() {}
+
+    public static void main(String[] args) throws InterruptedException {
+        String command = args.length == 0 ? "serve" : args[0];
+        try {
+            switch (command) {
+                case "serve" -> serve();
+                case "migrate" -> migrate();
+                case "help", "--help", "-h" -> usage(0);
+                default -> {
+                    System.err.println("unknown command '" + command + "'");
+                    usage(2);
+                }
+            }
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void serve() throws InterruptedException {
+        Config config = Config.fromEnvironment(System.getenv());
+        App app = App.start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            app.close();
+            stopped.countDown();
+        }, "shutdown"));
+        stopped.await();
+    }
+
+    private static void migrate() {
+        Config config = Config.fromEnvironment(System.getenv());
+        try (Database database = Database.connect(config)) {
+            database.migrate();
+        }
+    }
+
+    private static void usage(int status) {
+        System.out.println("""
+                usage: java -jar mercuryo-bridge.jar [command]
+                  serve     run the service (default); applies migrations first unless MIGRATE_ON_START=false
+                  migrate   apply pending database migrations and exit
+                Configuration comes from environment variables; see README.md.""");
+        System.exit(status);
+    }
+}

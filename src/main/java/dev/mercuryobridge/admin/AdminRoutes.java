@@ -1,0 +1,89 @@
+package dev.mercuryobridge.admin;
+
+import dev.mercuryobridge.http.ApiException;
+import dev.mercuryobridge.ingest.QuarantineService;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The admin port: health and metrics open (for probes and scrapers), everything under
+ * {@code /api} behind {@code Authorization: Bearer $ADMIN_TOKEN}.
+ */
+public final class AdminRoutes {
+
+    private final byte[] adminToken;
+    private final Health health;
+    private final PrometheusMeterRegistry registry;
+    private final TransactionQueries transactions;
+    private final QuarantineService quarantine;
+
+    public AdminRoutes(String adminToken, Health health, PrometheusMeterRegistry registry,
+                       TransactionQueries transactions, QuarantineService quarantine) {
+        this.adminToken = ("Bearer " + adminToken).getBytes(StandardCharsets.UTF_8);
+        this.health = health;
+        this.registry = registry;
+        this.transactions = transactions;
+        this.quarantine = quarantine;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
+        routes.get("/health/ready", this::ready);
+        routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+
+        routes.before("/api/*", this::authorize);
+        routes.get("/api/transactions/{id}", ctx -> ctx.json(transactions.find(ctx.pathParam("id"))
+                .orElseThrow(() -> ApiException.notFound("no transaction " + ctx.pathParam("id")))));
+        routes.get("/api/quarantine", ctx -> ctx.json(Map.of("items", quarantine.list(
+                Boolean.parseBoolean(ctx.queryParam("include_replayed")), limit(ctx)))));
+        routes.post("/api/quarantine/{id}/replay", ctx -> ctx.json(quarantine.replay(longPathParam(ctx, "id"))));
+    }
+
+    private void ready(Context ctx) {
+        Map<String, Health.Check> results = health.run();
+        Health.Status overall = Health.overall(results);
+        Map<String, Object> checks = new LinkedHashMap<>();
+        results.forEach((name, check) -> checks.put(name, Map.of("status", check.status().label(), "detail", check.detail())));
+        ctx.status(overall == Health.Status.DOWN ? 503 : 200)
+                .json(Map.of("status", overall.label(), "checks", checks));
+    }
+
+    private void authorize(Context ctx) {
+        String header = ctx.header("Authorization");
+        byte[] given = header == null ? new byte[0] : header.getBytes(StandardCharsets.UTF_8);
+        if (!MessageDigest.isEqual(given, adminToken)) {
+            ctx.header("WWW-Authenticate", "Bearer");
+            throw new ApiException(401, "unauthorized", "Authorization: Bearer <ADMIN_TOKEN> is required");
+        }
+    }
+
+    static int limit(Context ctx) {
+        String raw = ctx.queryParam("limit");
+        if (raw == null) {
+            return 100;
+        }
+        try {
+            int n = Integer.parseInt(raw);
+            if (n >= 1 && n <= 1000) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw ApiException.badRequest("invalid_limit", "limit must be a whole number from 1 to 1000");
+    }
+
+    static long longPathParam(Context ctx, String name) {
+        try {
+            return Long.parseLong(ctx.pathParam(name));
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("invalid_" + name, name + " must be a whole number");
+        }
+    }
+}

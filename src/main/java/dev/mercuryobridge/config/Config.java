@@ -1,0 +1,234 @@
+package dev.mercuryobridge.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The whole configuration, read from the environment once and validated at start. Every problem
+ * is reported at once, each naming its variable, so a bad deployment fails fast and clearly.
+ */
+public record Config(
+        int httpPort,
+        int adminPort,
+        String adminToken,
+        List<String> signKeys,
+        String databaseUrl,
+        String databaseUser,
+        String databasePassword,
+        int databasePoolSize,
+        Duration databaseConnectTimeout,
+        String kafkaBootstrapServers,
+        URI mercuryoApiBaseUrl,
+        String mercuryoPartnerToken,
+        Duration reconcileInterval,
+        Duration reconcileGracePeriod,
+        int maxBodyBytes,
+        boolean migrateOnStart,
+        Duration shutdownTimeout) {
+
+    public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+    public static final int MIN_SIGN_KEY_LENGTH = 16;
+
+    public Config {
+        signKeys = List.copyOf(signKeys);
+    }
+
+    /** Reads and validates the configuration; throws {@link ConfigException} listing every problem. */
+    public static Config fromEnvironment(Map<String, String> env) {
+        Reader r = new Reader(env);
+        Config config = new Config(
+                r.port("HTTP_PORT", 8080),
+                r.port("ADMIN_PORT", 8081),
+                r.secret("ADMIN_TOKEN", MIN_ADMIN_TOKEN_LENGTH),
+                r.signKeys("MERCURYO_SIGN_KEYS"),
+                r.jdbcUrl("DATABASE_URL"),
+                r.string("DATABASE_USER", "postgres"),
+                r.string("DATABASE_PASSWORD", ""),
+                r.integer("DATABASE_POOL_SIZE", 10, 1, 200),
+                r.duration("DATABASE_CONNECT_TIMEOUT", Duration.ofSeconds(2)),
+                r.string("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+                r.httpUrl("MERCURYO_API_BASE_URL", "https://sandbox-api.mrcr.io"),
+                r.string("MERCURYO_PARTNER_TOKEN", ""),
+                r.duration("RECONCILE_INTERVAL", Duration.ofMinutes(5)),
+                r.duration("RECONCILE_GRACE_PERIOD", Duration.ofMinutes(10)),
+                r.integer("MAX_BODY_BYTES", 262_144, 1_024, 16 * 1024 * 1024),
+                r.bool("MIGRATE_ON_START", true),
+                r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)));
+        if (config.httpPort != 0 && config.httpPort == config.adminPort) {
+            r.problems.add("ADMIN_PORT: must differ from HTTP_PORT (both are " + config.httpPort + ")");
+        }
+        if (!r.problems.isEmpty()) {
+            throw new ConfigException("Invalid configuration:\n  - " + String.join("\n  - ", r.problems));
+        }
+        return config;
+    }
+
+    /** The configuration for logs: secrets replaced by their length. */
+    public Map<String, String> masked() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("HTTP_PORT", String.valueOf(httpPort));
+        m.put("ADMIN_PORT", String.valueOf(adminPort));
+        m.put("ADMIN_TOKEN", mask(adminToken));
+        m.put("MERCURYO_SIGN_KEYS", signKeys.size() + " key(s), " + String.join(", ", signKeys.stream().map(Config::mask).toList()));
+        m.put("DATABASE_URL", maskUrl(databaseUrl));
+        m.put("DATABASE_USER", databaseUser);
+        m.put("DATABASE_PASSWORD", mask(databasePassword));
+        m.put("DATABASE_POOL_SIZE", String.valueOf(databasePoolSize));
+        m.put("DATABASE_CONNECT_TIMEOUT", databaseConnectTimeout.toString());
+        m.put("KAFKA_BOOTSTRAP_SERVERS", kafkaBootstrapServers);
+        m.put("MERCURYO_API_BASE_URL", mercuryoApiBaseUrl.toString());
+        m.put("MERCURYO_PARTNER_TOKEN", mask(mercuryoPartnerToken));
+        m.put("RECONCILE_INTERVAL", reconcileInterval.toString());
+        m.put("RECONCILE_GRACE_PERIOD", reconcileGracePeriod.toString());
+        m.put("MAX_BODY_BYTES", String.valueOf(maxBodyBytes));
+        m.put("MIGRATE_ON_START", String.valueOf(migrateOnStart));
+        m.put("SHUTDOWN_TIMEOUT", shutdownTimeout.toString());
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        return "Config" + masked();
+    }
+
+    /** A JDBC URL may carry a password parameter; it never reaches a log. */
+    static String maskUrl(String url) {
+        return url == null ? null : url.replaceAll("(?i)password=[^&]*", "password=***");
+    }
+
+    static String mask(String secret) {
+        return secret == null || secret.isEmpty() ? "(empty)" : "***(" + secret.length() + " chars)";
+    }
+
+    /** Collects problems instead of stopping at the first, so one start shows all of them. */
+    private static final class Reader {
+        private final Map<String, String> env;
+        private final List<String> problems = new ArrayList<>();
+
+        Reader(Map<String, String> env) {
+            this.env = env;
+        }
+
+        private String raw(String name) {
+            String v = env.get(name);
+            return v == null || v.isBlank() ? null : v.trim();
+        }
+
+        String string(String name, String fallback) {
+            String v = raw(name);
+            return v == null ? fallback : v;
+        }
+
+        String required(String name, String what) {
+            String v = raw(name);
+            if (v == null) {
+                problems.add(name + ": is required (" + what + ")");
+            }
+            return v;
+        }
+
+        String secret(String name, int minLength) {
+            String v = required(name, "a secret of at least " + minLength + " characters");
+            if (v != null && v.length() < minLength) {
+                problems.add(name + ": is too short (" + v.length() + " characters, need at least " + minLength + ")");
+            }
+            return v;
+        }
+
+        List<String> signKeys(String name) {
+            String v = required(name, "comma-separated Mercuryo Sign Keys; several allowed for rotation");
+            if (v == null) {
+                return List.of();
+            }
+            List<String> keys = Arrays.stream(v.split(",", -1)).map(String::trim).toList();
+            for (int i = 0; i < keys.size(); i++) {
+                if (keys.get(i).isEmpty()) {
+                    problems.add(name + ": key #" + (i + 1) + " is empty (check for a stray comma)");
+                } else if (keys.get(i).length() < MIN_SIGN_KEY_LENGTH) {
+                    problems.add(name + ": key #" + (i + 1) + " is too short (" + keys.get(i).length()
+                            + " characters, need at least " + MIN_SIGN_KEY_LENGTH + ")");
+                }
+            }
+            if (keys.stream().distinct().count() != keys.size()) {
+                problems.add(name + ": the same key is listed twice");
+            }
+            return keys.stream().filter(k -> !k.isEmpty()).toList();
+        }
+
+        String jdbcUrl(String name) {
+            String v = required(name, "a JDBC URL such as jdbc:postgresql://localhost:5432/mercuryo_bridge");
+            if (v != null && !v.startsWith("jdbc:postgresql://")) {
+                problems.add(name + ": must start with jdbc:postgresql:// (got '" + maskUrl(v) + "')");
+            }
+            return v;
+        }
+
+        URI httpUrl(String name, String fallback) {
+            String v = string(name, fallback);
+            try {
+                URI uri = URI.create(v);
+                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+                    problems.add(name + ": must be an http(s) URL with a host (got '" + v + "')");
+                }
+                return uri;
+            } catch (IllegalArgumentException e) {
+                problems.add(name + ": is not a valid URL (" + e.getMessage() + ")");
+                return URI.create(fallback);
+            }
+        }
+
+        int port(String name, int fallback) {
+            return integer(name, fallback, 0, 65_535);
+        }
+
+        int integer(String name, int fallback, int min, int max) {
+            return parse(name, fallback, v -> {
+                int n = Integer.parseInt(v);
+                if (n < min || n > max) {
+                    throw new IllegalArgumentException("must be between " + min + " and " + max + " (got " + n + ")");
+                }
+                return n;
+            }, "an integer");
+        }
+
+        boolean bool(String name, boolean fallback) {
+            return parse(name, fallback, v -> switch (v.toLowerCase()) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw new IllegalArgumentException("must be true or false (got '" + v + "')");
+            }, "true or false");
+        }
+
+        Duration duration(String name, Duration fallback) {
+            return parse(name, fallback, v -> {
+                Duration d = Duration.parse(v);
+                if (d.isNegative() || d.isZero()) {
+                    throw new IllegalArgumentException("must be positive (got " + v + ")");
+                }
+                return d;
+            }, "an ISO-8601 duration such as PT5M or PT30S");
+        }
+
+        private <T> T parse(String name, T fallback, Function<String, T> parser, String expected) {
+            String v = raw(name);
+            if (v == null) {
+                return fallback;
+            }
+            try {
+                return parser.apply(v);
+            } catch (NumberFormatException | DateTimeParseException e) {
+                problems.add(name + ": must be " + expected + " (got '" + v + "')");
+            } catch (IllegalArgumentException e) {
+                problems.add(name + ": " + e.getMessage());
+            }
+            return fallback;
+        }
+    }
+}

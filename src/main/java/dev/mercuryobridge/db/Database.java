@@ -1,0 +1,95 @@
+package dev.mercuryobridge.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.mercuryobridge.config.Config;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.impl.DSL;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/** The connection pool, the jOOQ context over it, and the Flyway migrations. */
+public final class Database implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
+
+    /** Migrations ship inside the jar (copied from db/migration at build time). */
+    public static final String MIGRATIONS = "classpath:db/migration";
+
+    private final HikariDataSource dataSource;
+    private final DSLContext dsl;
+
+    private Database(HikariDataSource dataSource) {
+        this.dataSource = dataSource;
+        this.dsl = DSL.using(dataSource, SQLDialect.POSTGRES, new Settings().withRenderSchema(false));
+    }
+
+    public static Database connect(Config config) {
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("mercuryo-bridge");
+        hc.setJdbcUrl(config.databaseUrl());
+        hc.setUsername(config.databaseUser());
+        hc.setPassword(config.databasePassword());
+        hc.setMaximumPoolSize(config.databasePoolSize());
+        // A request must learn quickly that the database is gone: Mercuryo then gets a 503 and
+        // retries, instead of the request hanging for Hikari's default 30 s.
+        hc.setConnectionTimeout(Math.max(250, config.databaseConnectTimeout().toMillis()));
+        hc.setValidationTimeout(Math.max(250, Math.min(config.databaseConnectTimeout().toMillis(), 1_000)));
+        // Start even when the database is not up yet; readiness reports it until it is.
+        hc.setInitializationFailTimeout(-1);
+        hc.addDataSourceProperty("connectTimeout", String.valueOf(Math.max(1, config.databaseConnectTimeout().toSeconds())));
+        hc.addDataSourceProperty("socketTimeout", "30");
+        hc.addDataSourceProperty("tcpKeepAlive", "true");
+        return new Database(new HikariDataSource(hc));
+    }
+
+    public DSLContext dsl() {
+        return dsl;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    public static Flyway flyway(DataSource dataSource) {
+        return Flyway.configure()
+                .dataSource(dataSource)
+                .locations(MIGRATIONS)
+                .failOnMissingLocations(true)
+                .load();
+    }
+
+    public MigrateResult migrate() {
+        MigrateResult result = flyway(dataSource).migrate();
+        log.info("database schema at version {} ({} migration(s) applied now)",
+                result.targetSchemaVersion != null ? result.targetSchemaVersion : result.initialSchemaVersion,
+                result.migrationsExecuted);
+        return result;
+    }
+
+    /** True when no migration is pending: the schema this build expects is in place. */
+    public boolean migrationsApplied() {
+        return flyway(dataSource).info().pending().length == 0;
+    }
+
+    /** A cheap round trip with a short timeout; false when the database cannot be reached. */
+    public boolean reachable() {
+        try (Connection c = dataSource.getConnection()) {
+            return c.isValid(1);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+}

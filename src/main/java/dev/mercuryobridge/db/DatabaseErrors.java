@@ -1,0 +1,64 @@
+package dev.mercuryobridge.db;
+
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
+
+/** Classifies database failures by SQLState, walking the cause chain (jOOQ and Hikari wrap them). */
+public final class DatabaseErrors {
+
+    private DatabaseErrors() {}
+
+    /** The database cannot be reached or is shutting down: the caller should come back later. */
+    public static boolean isUnavailable(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof SQLTransientConnectionException
+                    || c instanceof SQLNonTransientConnectionException
+                    || c instanceof SQLRecoverableException) {
+                return true;
+            }
+            if (c instanceof SQLException e && e.getSQLState() != null) {
+                String s = e.getSQLState();
+                // 08: connection exception; 57P01-03: admin/crash shutdown, cannot connect now;
+                // 53300: too many connections.
+                if (s.startsWith("08") || s.startsWith("57P0") || s.equals("53300")) {
+                    return true;
+                }
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A connection that failed in use (terminated by a restart, reset), as opposed to no
+     * connection being available at all (the pool timed out: the database is down).
+     */
+    public static boolean isBrokenConnection(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof SQLTransientConnectionException) {
+                return false;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return isUnavailable(t);
+    }
+
+    /** A serialization failure or deadlock: the whole transaction may simply be run again. */
+    public static boolean isRetryable(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof SQLException e && ("40001".equals(e.getSQLState()) || "40P01".equals(e.getSQLState()))) {
+                return true;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.mercuryobridge.http;
+
+import dev.mercuryobridge.db.DatabaseErrors;
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Builds the Javalin servers with what both ports share: one JSON error shape for every failure,
+ * request-latency metrics, and graceful shutdown (stop accepting, finish in-flight requests).
+ */
+public final class HttpServers {
+    private static final Logger log = LoggerFactory.getLogger(HttpServers.class);
+
+    private HttpServers() {}
+
+    public static Javalin create(String name, MeterRegistry registry, Duration stopTimeout, Consumer<JavalinConfig> routes) {
+        return Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.startup.showOldJavalinVersionWarning = false;
+            config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
+            config.jetty.modifyServer(server -> {
+                // Jetty's GracefulHandler makes stop() wait for in-flight requests (up to the
+                // stop timeout) while refusing new ones; Javalin nests its handler inside it.
+                server.setHandler(new GracefulHandler());
+                server.setStopTimeout(stopTimeout.toMillis());
+            });
+            config.requestLogger.http((ctx, millis) -> Timer.builder("http.server.requests")
+                    .description("HTTP request latency")
+                    .tag("server", name)
+                    .tag("method", ctx.method().name())
+                    .tag("route", routeOf(ctx))
+                    .tag("status", String.valueOf(ctx.statusCode()))
+                    .publishPercentileHistogram()
+                    .register(registry)
+                    .record((long) (millis * 1_000_000), TimeUnit.NANOSECONDS));
+
+            config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.code(), e.getMessage()));
+            config.routes.exception(HttpResponseException.class, (e, ctx) ->
+                    error(ctx, e.getStatus(), codeFor(e.getStatus()), e.getMessage()));
+            config.routes.exception(Exception.class, (e, ctx) -> {
+                if (DatabaseErrors.isUnavailable(e)) {
+                    log.warn("{} {}: database unavailable: {}", ctx.method(), ctx.path(), rootMessage(e));
+                    ctx.header("Retry-After", "60");
+                    error(ctx, 503, "database_unavailable", "the database is unavailable; nothing was stored, retry later");
+                } else {
+                    log.error("{} {} failed", ctx.method(), ctx.path(), e);
+                    error(ctx, 500, "internal_error", "internal error; nothing was stored");
+                }
+            });
+            config.routes.error(404, ctx -> {
+                if (ctx.result() == null || ctx.result().isEmpty()) {
+                    error(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
+                }
+            });
+            config.routes.error(405, ctx -> error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path()));
+            routes.accept(config);
+        });
+    }
+
+    public static void error(Context ctx, int status, String code, String message) {
+        ctx.status(status).json(Map.of("error", code, "message", message == null ? "" : message));
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+
+    private static String codeFor(int status) {
+        return switch (status) {
+            case 400 -> "bad_request";
+            case 404 -> "not_found";
+            case 405 -> "method_not_allowed";
+            case 413 -> "payload_too_large";
+            default -> "http_" + status;
+        };
+    }
+
+    private static String routeOf(Context ctx) {
+        try {
+            String path = ctx.endpoint().path;
+            return path == null || path.isEmpty() ? "unmatched" : path;
+        } catch (RuntimeException e) {
+            return "unmatched";
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package dev.mercuryobridge.ingest;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mercuryobridge.http.Json;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a verified body into a {@link Callback}, or says precisely why it cannot
+ * ({@link InvalidCallbackException}); such bodies are quarantined, never dropped.
+ *
+ * <p>Lenient where Mercuryo varies (the {@code payload} envelope, numbers as strings or numbers,
+ * unknown fields, which are kept), strict where acting on a wrong value would cost money (ids,
+ * statuses, timestamps and amounts must be well-formed and within sane bounds).
+ */
+public final class CallbackParser {
+
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}");
+    private static final Pattern WORD = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");
+    private static final DateTimeFormatter MERCURYO_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    /** Unix seconds beyond year 5000 are not a Mercuryo timestamp. */
+    private static final long MAX_TS = 95_617_584_000L;
+    /** Amounts beyond these bounds are not Mercuryo amounts; they would not fit the ledger anyway. */
+    private static final BigDecimal MAX_AMOUNT = new BigDecimal("1e20");
+    private static final int MAX_SCALE = 18;
+
+    private CallbackParser() {}
+
+    public static Callback parse(Callback.Route route, byte[] body) throws InvalidCallbackException {
+        ObjectNode root = readObject(body);
+        return switch (route) {
+            case TRANSACTION -> transaction(root);
+            case SPEND_CARD -> spendCardEvent(root);
+        };
+    }
+
+    static Callback.Transaction transaction(ObjectNode root) throws InvalidCallbackException {
+        JsonNode data = root.get("data");
+        if (data == null && root.get("payload") instanceof ObjectNode payload) {
+            data = payload.get("data");
+        }
+        if (!(data instanceof ObjectNode d)) {
+            throw new InvalidCallbackException("no \"data\" object (expected {\"data\":{...}} or {\"payload\":{\"data\":{...}}})");
+        }
+        String id = requiredId(d, "id");
+        String status = requiredWord(d, "status");
+        JsonNode user = d.get("user");
+        return new Callback.Transaction(
+                id,
+                optionalWord(d, "type"),
+                status,
+                updatedAtTs(d),
+                optionalTs(d, "created_at_ts"),
+                optionalWord(d, "payment_method"),
+                optionalText(d, "merchant_transaction_id", 256),
+                amount(d, "amount"),
+                currency(d, "currency"),
+                amount(d, "fiat_amount"),
+                currency(d, "fiat_currency"),
+                amount(d, "fee"),
+                amount(d, "partner_fee"),
+                amount(d, "rate"),
+                user instanceof ObjectNode u ? optionalText(u, "uuid4", 64) : null,
+                user instanceof ObjectNode u ? optionalText(u, "email", 320) : null,
+                d);
+    }
+
+    static Callback.SpendCardEvent spendCardEvent(ObjectNode root) throws InvalidCallbackException {
+        String rawEventId = optionalText(root, "event_id", 64);
+        if (rawEventId == null) {
+            throw new InvalidCallbackException("\"event_id\" is missing");
+        }
+        UUID eventId;
+        try {
+            eventId = UUID.fromString(rawEventId);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidCallbackException("\"event_id\" is not a UUID");
+        }
+        if (!eventId.toString().equalsIgnoreCase(rawEventId)) {
+            throw new InvalidCallbackException("\"event_id\" is not a canonical UUID");
+        }
+        String eventName = requiredWord(root, "event_name");
+        String cardId = firstId(root, "card_id", "card.id", "data.card_id", "data.card.id");
+        String userUuid = firstId(root, "user_uuid", "user.uuid4", "user.uuid", "data.user_uuid", "data.user.uuid4");
+        return new Callback.SpendCardEvent(eventId, eventName, cardId, userUuid, root);
+    }
+
+    private static ObjectNode readObject(byte[] body) throws InvalidCallbackException {
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(body);
+        } catch (JacksonException e) {
+            throw new InvalidCallbackException("not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new InvalidCallbackException("unreadable body: " + e.getMessage());
+        }
+        if (!(node instanceof ObjectNode object)) {
+            throw new InvalidCallbackException("the body is not a JSON object");
+        }
+        requireStorableText(object);
+        return object;
+    }
+
+    /**
+     * PostgreSQL's jsonb cannot hold U+0000, and an unpaired surrogate is not text; such a body
+     * would fail the insert (and be retried by Mercuryo forever), so it is quarantined instead.
+     */
+    private static void requireStorableText(JsonNode node) throws InvalidCallbackException {
+        if (node.isTextual()) {
+            checkText(node.textValue());
+        } else if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                checkText(e.getKey());
+                requireStorableText(e.getValue());
+            }
+        } else if (node.isArray()) {
+            for (JsonNode child : node) {
+                requireStorableText(child);
+            }
+        }
+    }
+
+    private static void checkText(String s) throws InvalidCallbackException {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == 0) {
+                throw new InvalidCallbackException("contains a NUL character (\\u0000)");
+            }
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
+                    throw new InvalidCallbackException("contains an unpaired UTF-16 surrogate");
+                }
+                i++;
+            } else if (Character.isLowSurrogate(c)) {
+                throw new InvalidCallbackException("contains an unpaired UTF-16 surrogate");
+            }
+        }
+    }
+
+    private static long updatedAtTs(ObjectNode d) throws InvalidCallbackException {
+        Long ts = optionalTs(d, "updated_at_ts");
+        if (ts != null) {
+            return ts;
+        }
+        String text = optionalText(d, "updated_at", 64);
+        if (text == null) {
+            throw new InvalidCallbackException("neither \"updated_at_ts\" nor \"updated_at\" is present");
+        }
+        try {
+            return LocalDateTime.parse(text, MERCURYO_TIME).toEpochSecond(ZoneOffset.UTC);
+        } catch (DateTimeParseException e) {
+            try {
+                return Instant.parse(text).getEpochSecond();
+            } catch (DateTimeParseException e2) {
+                throw new InvalidCallbackException("\"updated_at\" is not a UTC time like 2023-09-07 07:32:46");
+            }
+        }
+    }
+
+    private static Long optionalTs(ObjectNode d, String field) throws InvalidCallbackException {
+        JsonNode n = d.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        long value;
+        if (n.isIntegralNumber() && n.canConvertToLong()) {
+            value = n.longValue();
+        } else if (n.isTextual() && n.textValue().matches("\\d{1,12}")) {
+            value = Long.parseLong(n.textValue());
+        } else {
+            throw new InvalidCallbackException("\"" + field + "\" is not a whole number of unix seconds");
+        }
+        if (value < 0 || value > MAX_TS) {
+            throw new InvalidCallbackException("\"" + field + "\" is out of range (" + value + ")");
+        }
+        return value;
+    }
+
+    private static BigDecimal amount(ObjectNode d, String field) throws InvalidCallbackException {
+        JsonNode n = d.get(field);
+        if (n == null || n.isNull() || (n.isTextual() && n.textValue().isBlank())) {
+            return null;
+        }
+        BigDecimal value;
+        if (n.isNumber()) {
+            value = n.decimalValue();
+        } else if (n.isTextual() && n.textValue().trim().matches("-?\\d{1,30}(\\.\\d{1,30})?")) {
+            value = new BigDecimal(n.textValue().trim());
+        } else {
+            throw new InvalidCallbackException("\"" + field + "\" is not a decimal amount");
+        }
+        if (value.abs().compareTo(MAX_AMOUNT) >= 0 || value.scale() > MAX_SCALE) {
+            throw new InvalidCallbackException("\"" + field + "\" is out of range (" + value.toPlainString() + ")");
+        }
+        return value;
+    }
+
+    private static String currency(ObjectNode d, String field) throws InvalidCallbackException {
+        String c = optionalText(d, field, 16);
+        if (c != null && !c.matches("[A-Za-z0-9_]{1,16}")) {
+            throw new InvalidCallbackException("\"" + field + "\" is not a currency code");
+        }
+        return c == null ? null : c.toUpperCase(Locale.ROOT);
+    }
+
+    private static String requiredId(ObjectNode d, String field) throws InvalidCallbackException {
+        String id = id(d.get(field), field);
+        if (id == null) {
+            throw new InvalidCallbackException("\"" + field + "\" is missing");
+        }
+        return id;
+    }
+
+    private static String id(JsonNode n, String field) throws InvalidCallbackException {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        String text = n.isTextual() ? n.textValue() : n.isIntegralNumber() ? n.asText() : null;
+        if (text == null || !ID.matcher(text).matches()) {
+            throw new InvalidCallbackException("\"" + field + "\" is not a valid id");
+        }
+        return text;
+    }
+
+    private static String firstId(ObjectNode root, String... paths) throws InvalidCallbackException {
+        for (String path : paths) {
+            JsonNode n = root.at("/" + path.replace('.', '/'));
+            if (!n.isMissingNode() && !n.isNull()) {
+                return id(n, path);
+            }
+        }
+        return null;
+    }
+
+    private static String requiredWord(ObjectNode d, String field) throws InvalidCallbackException {
+        String w = optionalWord(d, field);
+        if (w == null) {
+            throw new InvalidCallbackException("\"" + field + "\" is missing");
+        }
+        return w;
+    }
+
+    /** Statuses, types and names: normalised to lower case, limited to a safe alphabet. */
+    private static String optionalWord(ObjectNode d, String field) throws InvalidCallbackException {
+        String w = optionalText(d, field, 64);
+        if (w == null) {
+            return null;
+        }
+        w = w.trim().toLowerCase(Locale.ROOT);
+        if (!WORD.matcher(w).matches()) {
+            throw new InvalidCallbackException("\"" + field + "\" is not a valid name");
+        }
+        return w;
+    }
+
+    private static String optionalText(ObjectNode d, String field, int maxLength) throws InvalidCallbackException {
+        JsonNode n = d.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isTextual() && !n.isNumber()) {
+            throw new InvalidCallbackException("\"" + field + "\" is not a string");
+        }
+        String text = n.asText();
+        if (text.length() > maxLength) {
+            throw new InvalidCallbackException("\"" + field + "\" is longer than " + maxLength + " characters");
+        }
+        return text.isEmpty() ? null : text;
+    }
+}

@@ -1,0 +1,299 @@
+package dev.mercuryobridge.ingest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mercuryobridge.db.DatabaseErrors;
+import dev.mercuryobridge.db.generated.Keys;
+import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
+import dev.mercuryobridge.http.Json;
+import org.jooq.DSLContext;
+import org.jooq.JSONB;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.function.Function;
+
+import static dev.mercuryobridge.db.generated.Tables.CALLBACK;
+import static dev.mercuryobridge.db.generated.Tables.FINDING;
+import static dev.mercuryobridge.db.generated.Tables.QUARANTINE;
+import static dev.mercuryobridge.db.generated.Tables.SPEND_CARD_EVENT;
+import static dev.mercuryobridge.db.generated.Tables.STATUS_TRANSITION;
+import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_EVENT;
+import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_STATE;
+
+/**
+ * The one write path. Everything one callback causes (its verbatim copy, the deduplicated event,
+ * the state change, the transition and, for a conflict, the finding) is written in a single
+ * database transaction, so a 200 always means all of it is committed and a failure means none.
+ *
+ * <p>Idempotency comes from unique constraints ({@code ON CONFLICT DO NOTHING}), never from a
+ * read-then-insert, so concurrent copies of one callback cannot both take effect. The state row
+ * is locked ({@code FOR UPDATE}) while it is compared and moved, so two different reports of
+ * one transaction are applied one after the other and sequence numbers never repeat or skip.
+ */
+public final class IngestService {
+    private static final Logger log = LoggerFactory.getLogger(IngestService.class);
+    private static final int MAX_ATTEMPTS = 3;
+
+    private final DSLContext dsl;
+    private final IngestListener listener;
+
+    public IngestService(DSLContext dsl, IngestListener listener) {
+        this.dsl = dsl;
+        this.listener = listener;
+    }
+
+    /** Stores a verified callback body; the answer is known only after the commit. */
+    public Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match) {
+        Parsed parsed = parse(route, body);
+        Outcome outcome;
+        try {
+            outcome = store(route, body, match, parsed);
+        } catch (RuntimeException e) {
+            listener.failed(route, e);
+            throw e;
+        }
+        listener.stored(route, outcome);
+        return outcome;
+    }
+
+    private Outcome store(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+        return inTransaction(tx -> {
+            long callbackId = tx.insertInto(CALLBACK)
+                    .set(CALLBACK.ROUTE, route.dbValue())
+                    .set(CALLBACK.BODY, body)
+                    .set(CALLBACK.BODY_SHA256, sha256(body))
+                    .set(CALLBACK.SIGNATURE_KEY, match.keyFingerprint())
+                    .set(CALLBACK.SIGNATURE_VARIANT, match.variant().dbValue())
+                    .set(CALLBACK.OUTCOME, "accepted")
+                    .set(CALLBACK.TRANSACTION_ID, parsed.callback() instanceof Callback.Transaction t ? t.id() : null)
+                    .set(CALLBACK.EVENT_ID, parsed.callback() instanceof Callback.SpendCardEvent e ? e.eventId() : null)
+                    .returning(CALLBACK.ID)
+                    .fetchSingle(CALLBACK.ID);
+            Outcome o = parsed.callback() == null
+                    ? quarantine(tx, callbackId, route, body, parsed.invalidReason())
+                    : record(tx, parsed.callback(), callbackId, DetectedBy.CALLBACK);
+            if (o == Outcome.DUPLICATE || o == Outcome.QUARANTINED) {
+                tx.update(CALLBACK).set(CALLBACK.OUTCOME, o == Outcome.DUPLICATE ? "duplicate" : "quarantined")
+                        .where(CALLBACK.ID.eq(callbackId))
+                        .execute();
+            }
+            return o;
+        });
+    }
+
+    /** Stores a status report that the reconciler read from Mercuryo's API. */
+    public Outcome recordFromReconciler(Callback.Transaction report) {
+        return inTransaction(tx -> record(tx, report, null, DetectedBy.RECONCILER));
+    }
+
+    /**
+     * Runs a callback through the write path inside an open transaction: the entry point for
+     * callbacks, quarantine replays and the reconciler alike.
+     */
+    Outcome record(DSLContext tx, Callback callback, Long callbackId, DetectedBy by) {
+        return switch (callback) {
+            case Callback.Transaction t -> recordTransaction(tx, t, callbackId, by);
+            case Callback.SpendCardEvent e -> recordSpendCardEvent(tx, e, callbackId);
+        };
+    }
+
+    private Outcome recordTransaction(DSLContext tx, Callback.Transaction t, Long callbackId, DetectedBy by) {
+        Long eventId = tx.insertInto(TRANSACTION_EVENT)
+                .set(TRANSACTION_EVENT.TRANSACTION_ID, t.id())
+                .set(TRANSACTION_EVENT.STATUS, t.status())
+                .set(TRANSACTION_EVENT.UPDATED_AT_TS, t.updatedAtTs())
+                .set(TRANSACTION_EVENT.CALLBACK_ID, callbackId)
+                .set(TRANSACTION_EVENT.DETECTED_BY, by.dbValue())
+                .set(TRANSACTION_EVENT.DATA, jsonb(t.data()))
+                .onConflictOnConstraint(Keys.TRANSACTION_EVENT_DEDUPE).doNothing()
+                .returning(TRANSACTION_EVENT.ID)
+                .fetchOptional(TRANSACTION_EVENT.ID)
+                .orElse(null);
+        if (eventId == null) {
+            return Outcome.DUPLICATE;
+        }
+
+        StateMachine.Report report = new StateMachine.Report(t.type(), t.status(), t.updatedAtTs());
+        TransactionStateRecord state = lockState(tx, t.id());
+        if (state == null) {
+            if (StateMachine.decide(null, report) instanceof StateMachine.Decision.Create c) {
+                TransactionStateRecord created = tx.newRecord(TRANSACTION_STATE);
+                created.setTransactionId(t.id());
+                created.setStatus(t.status());
+                created.setStatusRank(c.rank());
+                created.setFinal(c.isFinal());
+                created.setLastSequence(1);
+                applyDetails(created, t, by);
+                int inserted = tx.insertInto(TRANSACTION_STATE).set(created).onConflictDoNothing().execute();
+                if (inserted == 1) {
+                    appendTransition(tx, t, null, 1, c.isFinal(), eventId, by);
+                    return Outcome.ACCEPTED;
+                }
+            }
+            // Another report of this transaction created the state concurrently and has
+            // committed (the insert waited for it): decide against what it stored.
+            state = lockState(tx, t.id());
+        }
+        StateMachine.Decision decision = StateMachine.decide(new StateMachine.Current(
+                state.getTransactionType(), state.getStatus(), state.getUpdatedAtTs(),
+                state.getFinal(), state.getLastSequence()), report);
+
+        return switch (decision) {
+            case StateMachine.Decision.Create c ->
+                    throw new IllegalStateException("a stored transaction cannot be created again");
+            case StateMachine.Decision.Advance a -> {
+                state.setStatus(t.status());
+                state.setStatusRank(a.rank());
+                state.setFinal(a.isFinal());
+                state.setLastSequence(a.sequence());
+                state.setLastChangedAt(Instant.now());
+                applyDetails(state, t, by);
+                state.update();
+                appendTransition(tx, t, a.previousStatus(), a.sequence(), a.isFinal(), eventId, by);
+                yield Outcome.ACCEPTED;
+            }
+            case StateMachine.Decision.Refresh r -> {
+                applyDetails(state, t, by);
+                state.update();
+                yield Outcome.ACCEPTED;
+            }
+            case StateMachine.Decision.Ignore i -> {
+                log.debug("transaction {}: report {}@{} changes nothing ({})", t.id(), t.status(), t.updatedAtTs(), i.reason());
+                yield Outcome.STALE;
+            }
+            case StateMachine.Decision.Conflict c -> {
+                log.warn("transaction {}: final status {} reported after final status {}; kept as a finding",
+                        t.id(), c.reportedFinal(), c.storedFinal());
+                tx.insertInto(FINDING)
+                        .set(FINDING.KIND, "final_status_conflict")
+                        .set(FINDING.SUBJECT, t.id())
+                        .set(FINDING.EXPECTED, c.storedFinal())
+                        .set(FINDING.ACTUAL, c.reportedFinal())
+                        .set(FINDING.DETECTED_BY, by.dbValue())
+                        .set(FINDING.DETAIL, JSONB.valueOf("{\"transaction_event_id\":" + eventId + "}"))
+                        .onConflictDoNothing()
+                        .execute();
+                yield Outcome.CONFLICT;
+            }
+        };
+    }
+
+    private static TransactionStateRecord lockState(DSLContext tx, String transactionId) {
+        return tx.selectFrom(TRANSACTION_STATE)
+                .where(TRANSACTION_STATE.TRANSACTION_ID.eq(transactionId))
+                .forUpdate()
+                .fetchOne();
+    }
+
+    /** Copies what a report says about the transaction; fields it omits keep their stored value. */
+    private static void applyDetails(TransactionStateRecord s, Callback.Transaction t, DetectedBy by) {
+        s.setUpdatedAtTs(t.updatedAtTs());
+        s.setLastDetectedBy(by.dbValue());
+        if (t.type() != null) s.setTransactionType(t.type());
+        if (t.paymentMethod() != null) s.setPaymentMethod(t.paymentMethod());
+        if (t.createdAtTs() != null) s.setCreatedAtTs(t.createdAtTs());
+        if (t.merchantTransactionId() != null) s.setMerchantTransactionId(t.merchantTransactionId());
+        if (t.amount() != null) s.setAmount(t.amount());
+        if (t.currency() != null) s.setCurrency(t.currency());
+        if (t.fiatAmount() != null) s.setFiatAmount(t.fiatAmount());
+        if (t.fiatCurrency() != null) s.setFiatCurrency(t.fiatCurrency());
+        if (t.fee() != null) s.setFee(t.fee());
+        if (t.partnerFee() != null) s.setPartnerFee(t.partnerFee());
+        if (t.rate() != null) s.setRate(t.rate());
+        if (t.userUuid() != null) s.setUserUuid(t.userUuid());
+        if (t.userEmail() != null) s.setUserEmail(t.userEmail());
+    }
+
+    private void appendTransition(DSLContext tx, Callback.Transaction t, String previousStatus, int sequence,
+                                  boolean isFinal, long eventId, DetectedBy by) {
+        tx.insertInto(STATUS_TRANSITION)
+                .set(STATUS_TRANSITION.TRANSACTION_ID, t.id())
+                .set(STATUS_TRANSITION.SEQUENCE, sequence)
+                .set(STATUS_TRANSITION.PREVIOUS_STATUS, previousStatus)
+                .set(STATUS_TRANSITION.STATUS, t.status())
+                .set(STATUS_TRANSITION.FINAL, isFinal)
+                .set(STATUS_TRANSITION.STATUS_CHANGED_AT, Instant.ofEpochSecond(t.updatedAtTs()))
+                .set(STATUS_TRANSITION.DETECTED_BY, by.dbValue())
+                .set(STATUS_TRANSITION.EVENT_ID, eventId)
+                .execute();
+    }
+
+    private Outcome recordSpendCardEvent(DSLContext tx, Callback.SpendCardEvent e, Long callbackId) {
+        if (callbackId == null) {
+            throw new IllegalArgumentException("a Spend Card event always comes from a callback");
+        }
+        int inserted = tx.insertInto(SPEND_CARD_EVENT)
+                .set(SPEND_CARD_EVENT.EVENT_ID, e.eventId())
+                .set(SPEND_CARD_EVENT.EVENT_NAME, e.eventName())
+                .set(SPEND_CARD_EVENT.CARD_ID, e.cardId())
+                .set(SPEND_CARD_EVENT.USER_UUID, e.userUuid())
+                .set(SPEND_CARD_EVENT.CALLBACK_ID, callbackId)
+                .set(SPEND_CARD_EVENT.DATA, jsonb(e.body()))
+                .onConflictDoNothing()
+                .execute();
+        return inserted == 1 ? Outcome.ACCEPTED : Outcome.DUPLICATE;
+    }
+
+    private static Outcome quarantine(DSLContext tx, long callbackId, Callback.Route route, byte[] body, String reason) {
+        log.warn("quarantined a signed {} callback (id {}): {}", route.dbValue(), callbackId, reason);
+        tx.insertInto(QUARANTINE)
+                .set(QUARANTINE.CALLBACK_ID, callbackId)
+                .set(QUARANTINE.ROUTE, route.dbValue())
+                .set(QUARANTINE.BODY, body)
+                .set(QUARANTINE.REASON, reason)
+                .execute();
+        return Outcome.QUARANTINED;
+    }
+
+    /**
+     * Runs one unit of work in a transaction, again if PostgreSQL aborted it for a serialization
+     * failure or deadlock (safe: nothing of an aborted transaction remains).
+     */
+    <T> T inTransaction(Function<DSLContext, T> work) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return dsl.transactionResult(c -> work.apply(c.dsl()));
+            } catch (RuntimeException e) {
+                // Retry a deadlock or serialization failure, and a connection that turned out to
+                // be dead (e.g. after a database restart) while a new one may be fine. Not a pool
+                // timeout: the database is down and the caller should answer 503 now. Retrying
+                // is safe because the write path is idempotent.
+                boolean retry = DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e);
+                if (attempt >= MAX_ATTEMPTS || !retry) {
+                    throw e;
+                }
+                log.info("transaction aborted by the database ({}), attempt {} of {}", e.getMessage(), attempt, MAX_ATTEMPTS);
+            }
+        }
+    }
+
+    private record Parsed(Callback callback, String invalidReason) {}
+
+    private static Parsed parse(Callback.Route route, byte[] body) {
+        try {
+            return new Parsed(CallbackParser.parse(route, body), null);
+        } catch (InvalidCallbackException e) {
+            return new Parsed(null, e.getMessage());
+        }
+    }
+
+    static JSONB jsonb(ObjectNode node) {
+        try {
+            return JSONB.valueOf(Json.MAPPER.writeValueAsString(node));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a parsed JSON tree could not be written back", e);
+        }
+    }
+
+    static byte[] sha256(byte[] body) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(body);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package dev.mercuryobridge.testing;
+
+import dev.mercuryobridge.App;
+import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.ingest.SignatureVerifier;
+import org.jooq.DSLContext;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/** The real application on a fresh database and random ports, with a small HTTP client. */
+public final class TestApp implements AutoCloseable {
+    public static final String SIGN_KEY = "test-sign-key-0123456789abcdef";
+    public static final String OLD_SIGN_KEY = "old-sign-key-fedcba9876543210";
+    public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final App app;
+
+    private TestApp(App app) {
+        this.app = app;
+    }
+
+    public static TestApp start() {
+        return start(Map.of());
+    }
+
+    public static TestApp start(Map<String, String> overrides) {
+        return new TestApp(App.start(Config.fromEnvironment(env(TestDatabase.freshDatabaseUrl(), overrides))));
+    }
+
+    public static Map<String, String> env(String databaseUrl, Map<String, String> overrides) {
+        Map<String, String> env = new HashMap<>(Map.of(
+                "HTTP_PORT", "0",
+                "ADMIN_PORT", "0",
+                "ADMIN_TOKEN", ADMIN_TOKEN,
+                "MERCURYO_SIGN_KEYS", SIGN_KEY + "," + OLD_SIGN_KEY,
+                "DATABASE_URL", databaseUrl,
+                "DATABASE_USER", "postgres",
+                "DATABASE_PASSWORD", "postgres",
+                "SHUTDOWN_TIMEOUT", "PT10S"));
+        env.putAll(overrides);
+        return env;
+    }
+
+    public App app() {
+        return app;
+    }
+
+    public DSLContext dsl() {
+        return app.database().dsl();
+    }
+
+    public HttpResponse<String> postCallback(String path, String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        return postCallback(path, bytes, SignatureVerifier.sign(SIGN_KEY, bytes));
+    }
+
+    public HttpResponse<String> postCallback(String path, byte[] body, String signature) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.httpPort() + path))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (signature != null) {
+            request.header("X-Signature", signature);
+        }
+        return send(request.build());
+    }
+
+    public HttpResponse<String> admin(String method, String path) {
+        return admin(method, path, ADMIN_TOKEN);
+    }
+
+    public HttpResponse<String> admin(String method, String path, String token) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.adminPort() + path))
+                .timeout(Duration.ofSeconds(30))
+                .method(method, HttpRequest.BodyPublishers.noBody());
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return send(request.build());
+    }
+
+    public static HttpResponse<String> send(HttpRequest request) {
+        try {
+            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        app.close();
+    }
+}
