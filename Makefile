@@ -20,12 +20,14 @@ export PATH := $(FOUND_JDK)/bin:$(PATH)
 # Maven's own libraries touch sun.misc.Unsafe; JDK 24+ warns about it on every run.
 export MAVEN_OPTS ?= $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow)
 
-.PHONY: help jdk build test run bench clean
+.PHONY: help jdk build test run watch bench clean classpath
 
 help:
 	@echo "make run    start the service on embedded PostgreSQL 17 (dev mode)"
 	@echo "make test   run the whole test suite (real PostgreSQL, no Docker)"
 	@echo "make build  build target/mercuryo-bridge.jar"
+	@echo "make watch  print the messages of a topic (TOPIC=mercuryo.transactions.v1)"
+	@echo "make bench  callback-to-Kafka latency benchmark"
 
 jdk:
 	@if [ -z "$(FOUND_JDK)" ]; then \
@@ -40,11 +42,24 @@ build: jdk
 test: jdk
 	$(MVN) $(MVN_FLAGS) verify
 
-# Dev mode runs from the test classpath: the embedded PostgreSQL lives there, not in the jar.
-run: jdk
+# Dev mode, the topic watcher and the benchmark run from the test classpath: the embedded
+# PostgreSQL and Kafka live there, not in the production jar.
+DEV_CP = target/classes:target/test-classes:$$(cat target/test-classpath.txt)
+
+classpath: jdk
 	$(MVN) $(MVN_FLAGS) -q -DskipTests test-compile dependency:build-classpath \
 	  -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
-	exec java -cp target/classes:target/test-classes:$$(cat target/test-classpath.txt) dev.mercuryobridge.dev.DevMode
+
+run: classpath
+	exec java -cp $(DEV_CP) dev.mercuryobridge.dev.DevMode
+
+# make watch TOPIC=mercuryo.transactions.v1   (against make run's broker, or KAFKA_BOOTSTRAP_SERVERS)
+watch: classpath
+	exec java -cp $(DEV_CP) dev.mercuryobridge.dev.Watch $(TOPIC)
+
+# Callback-to-Kafka latency at a steady light load; prints percentiles and ratios to a baseline.
+bench: classpath
+	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.LatencyBenchmark $(BENCH_ARGS)
 
 clean:
 	rm -rf target .dev

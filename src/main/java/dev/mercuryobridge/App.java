@@ -12,6 +12,10 @@ import dev.mercuryobridge.ingest.CallbackRoutes;
 import dev.mercuryobridge.ingest.IngestService;
 import dev.mercuryobridge.ingest.QuarantineService;
 import dev.mercuryobridge.ingest.SignatureVerifier;
+import dev.mercuryobridge.outbox.KafkaClients;
+import dev.mercuryobridge.outbox.KafkaHealth;
+import dev.mercuryobridge.outbox.Messages;
+import dev.mercuryobridge.outbox.OutboxRelay;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.binder.db.PostgreSQLDatabaseMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -41,10 +45,15 @@ public final class App implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final Javalin publicServer;
     private final Javalin adminServer;
+    private final OutboxRelay relay;
+    private final KafkaHealth kafkaHealth;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private App(Config config, Database database, PrometheusMeterRegistry registry,
-                ScheduledExecutorService maintenance, Javalin publicServer, Javalin adminServer) {
+                ScheduledExecutorService maintenance, Javalin publicServer, Javalin adminServer,
+                OutboxRelay relay, KafkaHealth kafkaHealth) {
+        this.relay = relay;
+        this.kafkaHealth = kafkaHealth;
         this.config = config;
         this.database = database;
         this.registry = registry;
@@ -73,7 +82,10 @@ public final class App implements AutoCloseable {
 
             SignatureVerifier verifier = new SignatureVerifier(config.signKeys());
             CallbackMetrics callbackMetrics = new CallbackMetrics(registry);
-            IngestService ingest = new IngestService(database.dsl(), callbackMetrics);
+            IngestService ingest = new IngestService(database.dsl(), new Messages(config.topics()), callbackMetrics);
+            KafkaClients kafka = new KafkaClients(config);
+            OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka, registry);
+            KafkaHealth kafkaHealth = new KafkaHealth(kafka.admin(), relay);
             QuarantineService quarantine = new QuarantineService(ingest, database.dsl());
             TransactionQueries transactions = new TransactionQueries(database.dsl());
 
@@ -83,7 +95,8 @@ public final class App implements AutoCloseable {
                             : new Health.Check(Health.Status.DOWN, "cannot reach " + config.databaseUrl()))
                     .add("migrations", () -> database.migrationsApplied()
                             ? Health.Check.up("applied")
-                            : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"));
+                            : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
+                    .add("kafka", kafkaHealth);
 
             CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingest, callbackMetrics, config.maxBodyBytes());
             AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
@@ -94,7 +107,8 @@ public final class App implements AutoCloseable {
                     c -> adminRoutes.register(c.routes));
             publicServer.start(config.httpPort());
             adminServer.start(config.adminPort());
-            App app = new App(config, database, registry, maintenance, publicServer, adminServer);
+            relay.start();
+            App app = new App(config, database, registry, maintenance, publicServer, adminServer, relay, kafkaHealth);
             log.info("mercuryo-bridge is up: callbacks on :{}, admin on :{}", app.httpPort(), app.adminPort());
             return app;
         } catch (RuntimeException e) {
@@ -130,6 +144,10 @@ public final class App implements AutoCloseable {
         return registry;
     }
 
+    public OutboxRelay relay() {
+        return relay;
+    }
+
     public Config config() {
         return config;
     }
@@ -146,7 +164,9 @@ public final class App implements AutoCloseable {
         }
         log.info("shutting down: finishing in-flight requests (up to {})", config.shutdownTimeout());
         publicServer.stop();
+        relay.close();
         adminServer.stop();
+        kafkaHealth.close();
         maintenance.shutdownNow();
         database.close();
         log.info("shut down");

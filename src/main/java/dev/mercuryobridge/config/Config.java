@@ -25,6 +25,9 @@ public record Config(
         int databasePoolSize,
         Duration databaseConnectTimeout,
         String kafkaBootstrapServers,
+        Topics topics,
+        int kafkaTopicPartitions,
+        Short kafkaReplicationFactor,
         URI mercuryoApiBaseUrl,
         String mercuryoPartnerToken,
         Duration reconcileInterval,
@@ -32,6 +35,9 @@ public record Config(
         int maxBodyBytes,
         boolean migrateOnStart,
         Duration shutdownTimeout) {
+
+    /** Kafka topic names (configurable so that environments can share a cluster). */
+    public record Topics(String transactions, String spendCard, String reconciliation) {}
 
     public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
     public static final int MIN_SIGN_KEY_LENGTH = 16;
@@ -54,6 +60,12 @@ public record Config(
                 r.integer("DATABASE_POOL_SIZE", 10, 1, 200),
                 r.duration("DATABASE_CONNECT_TIMEOUT", Duration.ofSeconds(2)),
                 r.string("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+                new Topics(
+                        r.topic("KAFKA_TOPIC_TRANSACTIONS", "mercuryo.transactions.v1"),
+                        r.topic("KAFKA_TOPIC_SPEND_CARD", "mercuryo.spend-card.v1"),
+                        r.topic("KAFKA_TOPIC_RECONCILIATION", "mercuryo.reconciliation.v1")),
+                r.integer("KAFKA_TOPIC_PARTITIONS", 6, 1, 1_000),
+                r.optionalShort("KAFKA_REPLICATION_FACTOR", 1, 10),
                 r.httpUrl("MERCURYO_API_BASE_URL", "https://sandbox-api.mrcr.io"),
                 r.string("MERCURYO_PARTNER_TOKEN", ""),
                 r.duration("RECONCILE_INTERVAL", Duration.ofMinutes(5)),
@@ -61,6 +73,10 @@ public record Config(
                 r.integer("MAX_BODY_BYTES", 262_144, 1_024, 16 * 1024 * 1024),
                 r.bool("MIGRATE_ON_START", true),
                 r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)));
+        if (new java.util.HashSet<>(List.of(config.topics.transactions(), config.topics.spendCard(),
+                config.topics.reconciliation())).size() < 3) {
+            r.problems.add("KAFKA_TOPIC_*: the three topics must have different names");
+        }
         if (config.httpPort != 0 && config.httpPort == config.adminPort) {
             r.problems.add("ADMIN_PORT: must differ from HTTP_PORT (both are " + config.httpPort + ")");
         }
@@ -83,6 +99,11 @@ public record Config(
         m.put("DATABASE_POOL_SIZE", String.valueOf(databasePoolSize));
         m.put("DATABASE_CONNECT_TIMEOUT", databaseConnectTimeout.toString());
         m.put("KAFKA_BOOTSTRAP_SERVERS", kafkaBootstrapServers);
+        m.put("KAFKA_TOPIC_TRANSACTIONS", topics.transactions());
+        m.put("KAFKA_TOPIC_SPEND_CARD", topics.spendCard());
+        m.put("KAFKA_TOPIC_RECONCILIATION", topics.reconciliation());
+        m.put("KAFKA_TOPIC_PARTITIONS", String.valueOf(kafkaTopicPartitions));
+        m.put("KAFKA_REPLICATION_FACTOR", kafkaReplicationFactor == null ? "(broker default)" : kafkaReplicationFactor.toString());
         m.put("MERCURYO_API_BASE_URL", mercuryoApiBaseUrl.toString());
         m.put("MERCURYO_PARTNER_TOKEN", mask(mercuryoPartnerToken));
         m.put("RECONCILE_INTERVAL", reconcileInterval.toString());
@@ -182,6 +203,21 @@ public record Config(
                 problems.add(name + ": is not a valid URL (" + e.getMessage() + ")");
                 return URI.create(fallback);
             }
+        }
+
+        String topic(String name, String fallback) {
+            String v = string(name, fallback);
+            if (!v.matches("[A-Za-z0-9._-]{1,249}")) {
+                problems.add(name + ": is not a valid Kafka topic name (letters, digits, '.', '_', '-'; got '" + v + "')");
+            }
+            return v;
+        }
+
+        Short optionalShort(String name, int min, int max) {
+            if (raw(name) == null) {
+                return null;
+            }
+            return (short) integer(name, min, min, max);
         }
 
         int port(String name, int fallback) {

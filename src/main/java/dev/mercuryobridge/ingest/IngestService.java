@@ -6,6 +6,8 @@ import dev.mercuryobridge.db.DatabaseErrors;
 import dev.mercuryobridge.db.generated.Keys;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
 import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.outbox.Messages;
+import dev.mercuryobridge.outbox.Outbox;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.slf4j.Logger;
@@ -39,10 +41,12 @@ public final class IngestService {
     private static final int MAX_ATTEMPTS = 3;
 
     private final DSLContext dsl;
+    private final Messages messages;
     private final IngestListener listener;
 
-    public IngestService(DSLContext dsl, IngestListener listener) {
+    public IngestService(DSLContext dsl, Messages messages, IngestListener listener) {
         this.dsl = dsl;
+        this.messages = messages;
         this.listener = listener;
     }
 
@@ -130,7 +134,7 @@ public final class IngestService {
                 applyDetails(created, t, by);
                 int inserted = tx.insertInto(TRANSACTION_STATE).set(created).onConflictDoNothing().execute();
                 if (inserted == 1) {
-                    appendTransition(tx, t, null, 1, c.isFinal(), eventId, by);
+                    appendTransition(tx, created, null, eventId, by);
                     return Outcome.ACCEPTED;
                 }
             }
@@ -153,7 +157,7 @@ public final class IngestService {
                 state.setLastChangedAt(Instant.now());
                 applyDetails(state, t, by);
                 state.update();
-                appendTransition(tx, t, a.previousStatus(), a.sequence(), a.isFinal(), eventId, by);
+                appendTransition(tx, state, a.previousStatus(), eventId, by);
                 yield Outcome.ACCEPTED;
             }
             case StateMachine.Decision.Refresh r -> {
@@ -168,15 +172,8 @@ public final class IngestService {
             case StateMachine.Decision.Conflict c -> {
                 log.warn("transaction {}: final status {} reported after final status {}; kept as a finding",
                         t.id(), c.reportedFinal(), c.storedFinal());
-                tx.insertInto(FINDING)
-                        .set(FINDING.KIND, "final_status_conflict")
-                        .set(FINDING.SUBJECT, t.id())
-                        .set(FINDING.EXPECTED, c.storedFinal())
-                        .set(FINDING.ACTUAL, c.reportedFinal())
-                        .set(FINDING.DETECTED_BY, by.dbValue())
-                        .set(FINDING.DETAIL, JSONB.valueOf("{\"transaction_event_id\":" + eventId + "}"))
-                        .onConflictDoNothing()
-                        .execute();
+                raiseFinding(tx, "final_status_conflict", t.id(), c.storedFinal(), c.reportedFinal(), by,
+                        "{\"transaction_event_id\":" + eventId + "}");
                 yield Outcome.CONFLICT;
             }
         };
@@ -208,24 +205,51 @@ public final class IngestService {
         if (t.userEmail() != null) s.setUserEmail(t.userEmail());
     }
 
-    private void appendTransition(DSLContext tx, Callback.Transaction t, String previousStatus, int sequence,
-                                  boolean isFinal, long eventId, DetectedBy by) {
+    /** The transition row and its outbox message, from the state as just written. */
+    private void appendTransition(DSLContext tx, TransactionStateRecord s, String previousStatus, long eventId, DetectedBy by) {
+        Instant changedAt = Instant.ofEpochSecond(s.getUpdatedAtTs());
         tx.insertInto(STATUS_TRANSITION)
-                .set(STATUS_TRANSITION.TRANSACTION_ID, t.id())
-                .set(STATUS_TRANSITION.SEQUENCE, sequence)
+                .set(STATUS_TRANSITION.TRANSACTION_ID, s.getTransactionId())
+                .set(STATUS_TRANSITION.SEQUENCE, s.getLastSequence())
                 .set(STATUS_TRANSITION.PREVIOUS_STATUS, previousStatus)
-                .set(STATUS_TRANSITION.STATUS, t.status())
-                .set(STATUS_TRANSITION.FINAL, isFinal)
-                .set(STATUS_TRANSITION.STATUS_CHANGED_AT, Instant.ofEpochSecond(t.updatedAtTs()))
+                .set(STATUS_TRANSITION.STATUS, s.getStatus())
+                .set(STATUS_TRANSITION.FINAL, s.getFinal())
+                .set(STATUS_TRANSITION.STATUS_CHANGED_AT, changedAt)
                 .set(STATUS_TRANSITION.DETECTED_BY, by.dbValue())
                 .set(STATUS_TRANSITION.EVENT_ID, eventId)
                 .execute();
+        Outbox.append(tx, messages.transition(new Messages.Transition(
+                s.getTransactionId(), s.getMerchantTransactionId(), s.getTransactionType(), s.getPaymentMethod(),
+                previousStatus, s.getStatus(), s.getFinal(), s.getAmount(), s.getCurrency(), s.getFiatAmount(),
+                s.getFiatCurrency(), s.getFee(), s.getPartnerFee(), s.getRate(), s.getUserUuid(),
+                changedAt, by.dbValue(), s.getLastSequence())));
+    }
+
+    /**
+     * Stores a finding once (by kind, subject and actual value) and announces it on the
+     * reconciliation topic in the same transaction.
+     */
+    public void raiseFinding(DSLContext tx, String kind, String subject, String expected, String actual,
+                             DetectedBy by, String detailJson) {
+        tx.insertInto(FINDING)
+                .set(FINDING.KIND, kind)
+                .set(FINDING.SUBJECT, subject)
+                .set(FINDING.EXPECTED, expected)
+                .set(FINDING.ACTUAL, actual)
+                .set(FINDING.DETECTED_BY, by.dbValue())
+                .set(FINDING.DETAIL, detailJson == null ? null : JSONB.valueOf(detailJson))
+                .onConflictDoNothing()
+                .returning(FINDING.ID, FINDING.DETECTED_AT)
+                .fetchOptional()
+                .ifPresent(f -> Outbox.append(tx, messages.finding(new Messages.Finding(
+                        f.getId(), kind, subject, expected, actual, by.dbValue(), f.getDetectedAt()))));
     }
 
     private Outcome recordSpendCardEvent(DSLContext tx, Callback.SpendCardEvent e, Long callbackId) {
         if (callbackId == null) {
             throw new IllegalArgumentException("a Spend Card event always comes from a callback");
         }
+        Instant receivedAt = Instant.now();
         int inserted = tx.insertInto(SPEND_CARD_EVENT)
                 .set(SPEND_CARD_EVENT.EVENT_ID, e.eventId())
                 .set(SPEND_CARD_EVENT.EVENT_NAME, e.eventName())
@@ -233,9 +257,15 @@ public final class IngestService {
                 .set(SPEND_CARD_EVENT.USER_UUID, e.userUuid())
                 .set(SPEND_CARD_EVENT.CALLBACK_ID, callbackId)
                 .set(SPEND_CARD_EVENT.DATA, jsonb(e.body()))
+                .set(SPEND_CARD_EVENT.RECORDED_AT, receivedAt)
                 .onConflictDoNothing()
                 .execute();
-        return inserted == 1 ? Outcome.ACCEPTED : Outcome.DUPLICATE;
+        if (inserted == 0) {
+            return Outcome.DUPLICATE;
+        }
+        Outbox.append(tx, messages.spendCardEvent(new Messages.SpendCardEvent(
+                e.eventId().toString(), e.eventName(), e.cardId(), e.userUuid(), receivedAt, e.body())));
+        return Outcome.ACCEPTED;
     }
 
     private static Outcome quarantine(DSLContext tx, long callbackId, Callback.Route route, byte[] body, String reason) {

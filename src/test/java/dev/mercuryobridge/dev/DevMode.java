@@ -2,6 +2,7 @@ package dev.mercuryobridge.dev;
 
 import dev.mercuryobridge.App;
 import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.testing.TestKafka;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import java.io.IOException;
@@ -12,7 +13,8 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code make run}: an embedded PostgreSQL 17 (data kept in .dev/pgdata between runs) and the real
+ * {@code make run}: an embedded PostgreSQL 17 (in .dev/pgdata, fresh each start unless DEV_KEEP_DATA=true), an embedded
+ * Kafka broker (KRaft) and the real
  * service on the default ports, with a dev sign key and admin token. Environment variables still
  * override any default, exactly as in production.
  */
@@ -20,14 +22,21 @@ public final class DevMode {
     public static final String DEV_SIGN_KEY = "dev-sign-key-change-me-0123456789";
     public static final String DEV_ADMIN_TOKEN = "dev-admin-token-change-me";
     static final int DEV_PG_PORT = 15432;
+    static final int DEV_KAFKA_PORT = 19092;
 
     private DevMode() {}
 
     public static void main(String[] args) throws Exception {
         Path dataDir = Path.of(".dev", "pgdata").toAbsolutePath();
+        // The broker starts empty each time; so does the database unless asked to keep it, so the
+        // two always agree on what was published.
+        if (!"true".equalsIgnoreCase(System.getenv("DEV_KEEP_DATA"))) {
+            deleteRecursively(dataDir);
+        }
         Files.createDirectories(dataDir);
         EmbeddedPostgres pg = startPostgres(dataDir);
         String jdbcUrl = pg.getJdbcUrl("postgres", "postgres");
+        TestKafka kafka = TestKafka.start(Integer.parseInt(System.getenv().getOrDefault("DEV_KAFKA_PORT", String.valueOf(DEV_KAFKA_PORT))));
 
         Map<String, String> env = new HashMap<>();
         env.put("ADMIN_TOKEN", DEV_ADMIN_TOKEN);
@@ -35,6 +44,7 @@ public final class DevMode {
         env.put("DATABASE_URL", jdbcUrl);
         env.put("DATABASE_USER", "postgres");
         env.put("DATABASE_PASSWORD", "postgres");
+        env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
         env.putAll(System.getenv());
         Config config = Config.fromEnvironment(env);
         App app = App.start(config);
@@ -51,14 +61,18 @@ public final class DevMode {
                    sign key      %3$s
                    admin token   %4$s
                    JDBC URL      %5$s  (user postgres, password postgres)
-                 Ctrl-C stops it; data stays in .dev/pgdata (make clean removes it).
+                   Kafka         %6$s  topics %7$s, %8$s, %9$s
+                   watch a topic make watch TOPIC=%7$s
+                 Ctrl-C stops it. Each start is fresh (DEV_KEEP_DATA=true keeps the database).
                 ==================================================================
                 %n""", app.httpPort(), app.adminPort(),
-                config.signKeys().getFirst(), config.adminToken(), jdbcUrl);
+                config.signKeys().getFirst(), config.adminToken(), jdbcUrl, kafka.bootstrapServers(),
+                config.topics().transactions(), config.topics().spendCard(), config.topics().reconciliation());
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             app.close();
+            kafka.close();
             try {
                 pg.close();
             } catch (IOException e) {
@@ -67,6 +81,17 @@ public final class DevMode {
             stopped.countDown();
         }, "dev-shutdown"));
         stopped.await();
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     private static EmbeddedPostgres startPostgres(Path dataDir) throws IOException {

@@ -22,6 +22,7 @@ public final class TestApp implements AutoCloseable {
     public static final String OLD_SIGN_KEY = "old-sign-key-fedcba9876543210";
     public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
 
+    private static final java.util.concurrent.atomic.AtomicLong TOPIC_COUNTER = new java.util.concurrent.atomic.AtomicLong();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final App app;
@@ -34,8 +35,34 @@ public final class TestApp implements AutoCloseable {
         return start(Map.of());
     }
 
+    /**
+     * Starts the app on a fresh database against the shared broker, with topic names of its own
+     * (so tests sharing the broker never read each other's messages). Overrides win.
+     */
     public static TestApp start(Map<String, String> overrides) {
-        return new TestApp(App.start(Config.fromEnvironment(env(TestDatabase.freshDatabaseUrl(), overrides))));
+        return startOn(TestDatabase.freshDatabaseUrl(), overrides);
+    }
+
+    /** Starts the app on a given database (several apps may share one, as replicas do). */
+    public static TestApp startOn(String databaseUrl, Map<String, String> overrides) {
+        Map<String, String> withKafka = new HashMap<>(kafkaEnv(TestKafka.shared().bootstrapServers()));
+        withKafka.putAll(overrides);
+        return new TestApp(App.start(Config.fromEnvironment(env(databaseUrl, withKafka))));
+    }
+
+    /** Broker address and unique topic names. */
+    public static Map<String, String> kafkaEnv(String bootstrapServers) {
+        String suffix = Long.toString(TOPIC_COUNTER.incrementAndGet());
+        return Map.of(
+                "KAFKA_BOOTSTRAP_SERVERS", bootstrapServers,
+                "KAFKA_TOPIC_TRANSACTIONS", "t" + suffix + ".transactions",
+                "KAFKA_TOPIC_SPEND_CARD", "t" + suffix + ".spend-card",
+                "KAFKA_TOPIC_RECONCILIATION", "t" + suffix + ".reconciliation",
+                "KAFKA_TOPIC_PARTITIONS", "3");
+    }
+
+    public String transactionsTopic() {
+        return app.config().topics().transactions();
     }
 
     public static Map<String, String> env(String databaseUrl, Map<String, String> overrides) {

@@ -1,0 +1,88 @@
+package dev.mercuryobridge.outbox;
+
+import dev.mercuryobridge.config.Config;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** The Kafka clients this service uses, configured in one place. */
+public final class KafkaClients {
+    private static final Logger log = LoggerFactory.getLogger(KafkaClients.class);
+
+    private final Config config;
+
+    public KafkaClients(Config config) {
+        this.config = config;
+    }
+
+    /**
+     * Idempotent producer with {@code acks=all}: a retried send is written once and in order per
+     * partition. Timeouts are short so an unreachable broker turns into a fast, retried failure
+     * (the outbox keeps the messages) instead of a stuck relay.
+     */
+    public Producer<String, byte[]> producer() {
+        return new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers(),
+                ProducerConfig.CLIENT_ID_CONFIG, "mercuryo-bridge-outbox",
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5,
+                ProducerConfig.LINGER_MS_CONFIG, 1,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000,
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000,
+                ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4"),
+                new StringSerializer(), new ByteArraySerializer());
+    }
+
+    public Admin admin() {
+        return Admin.create(Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers(),
+                AdminClientConfig.CLIENT_ID_CONFIG, "mercuryo-bridge-admin",
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3_000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000));
+    }
+
+    /** Creates the topics that are missing; existing ones are left as they are. */
+    public static void ensureTopics(Admin admin, Config config) throws InterruptedException, ExecutionException, TimeoutException {
+        Config.Topics t = config.topics();
+        Set<String> existing = admin.listTopics().names().get(5, TimeUnit.SECONDS);
+        List<NewTopic> missing = new ArrayList<>();
+        for (String name : List.of(t.transactions(), t.spendCard(), t.reconciliation())) {
+            if (!existing.contains(name)) {
+                missing.add(new NewTopic(name, Optional.of(config.kafkaTopicPartitions()),
+                        Optional.ofNullable(config.kafkaReplicationFactor())));
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        for (var entry : admin.createTopics(missing).values().entrySet()) {
+            try {
+                entry.getValue().get(10, TimeUnit.SECONDS);
+                log.info("created Kafka topic {}", entry.getKey());
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.mercuryobridge.outbox;
+
+import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.db.Database;
+import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.ingest.Callback;
+import dev.mercuryobridge.ingest.IngestListener;
+import dev.mercuryobridge.ingest.IngestService;
+import dev.mercuryobridge.testing.TestApp;
+import dev.mercuryobridge.testing.TestDatabase;
+import dev.mercuryobridge.testing.TestKafka;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A relay that dies between Kafka's acknowledgement and marking the row re-sends the same message. */
+class RelayCrashTest {
+
+    @Test
+    void message_re_published_after_a_crash_between_send_and_mark_has_the_same_id() throws Exception {
+        Config config = Config.fromEnvironment(TestApp.env(TestDatabase.freshDatabaseUrl(),
+                TestApp.kafkaEnv(TestKafka.shared().bootstrapServers())));
+        try (Database database = Database.connect(config)) {
+            database.migrate();
+            IngestService ingest = new IngestService(database.dsl(), new Messages(config.topics()), IngestListener.NONE);
+            ingest.recordFromReconciler(new Callback.Transaction("crash1", "sell", "pending", 100L, null, "spend_card_topup",
+                    null, null, null, null, null, null, null, null, null, null, Json.MAPPER.createObjectNode()));
+
+            AtomicInteger crashes = new AtomicInteger();
+            KafkaClients kafka = new KafkaClients(config);
+            OutboxRelay.AfterSend crashOnce = ids -> {
+                if (!ids.isEmpty() && crashes.getAndIncrement() == 0) {
+                    throw new IllegalStateException("simulated crash after send, before mark");
+                }
+            };
+            try (KafkaConsumerHolder consumer = new KafkaConsumerHolder(config.topics().transactions());
+                 OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka::producer, kafka::admin,
+                         new SimpleMeterRegistry(), 100, crashOnce).start()) {
+                var records = TestKafka.readUntil(consumer.consumer, r -> r.size() >= 2, Duration.ofSeconds(30));
+
+                assertThat(crashes.get()).isGreaterThanOrEqualTo(2);
+                assertThat(records).hasSize(2);
+                assertThat(records.get(0).value()).isEqualTo(records.get(1).value());
+                assertThat(Json.MAPPER.readTree(records.get(1).value()).get("id").asText()).isEqualTo("transaction/crash1/1");
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (database.dsl().fetchCount(OUTBOX, OUTBOX.PUBLISHED_AT.isNull()) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(database.dsl().fetchCount(OUTBOX, OUTBOX.PUBLISHED_AT.isNull())).isZero();
+                assertThat(TestKafka.drain(consumer.consumer, Duration.ofSeconds(1))).isEmpty();
+            }
+        }
+    }
+
+    private static final class KafkaConsumerHolder implements AutoCloseable {
+        final org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer;
+
+        KafkaConsumerHolder(String topic) {
+            consumer = TestKafka.shared().consumer(List.of(topic).toArray(String[]::new));
+        }
+
+        @Override
+        public void close() {
+            consumer.close();
+        }
+    }
+}
