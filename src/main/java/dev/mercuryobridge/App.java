@@ -16,6 +16,9 @@ import dev.mercuryobridge.outbox.KafkaClients;
 import dev.mercuryobridge.outbox.KafkaHealth;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.outbox.OutboxRelay;
+import dev.mercuryobridge.mercuryo.MercuryoClient;
+import dev.mercuryobridge.reconcile.ReconcileRoutes;
+import dev.mercuryobridge.reconcile.Reconciler;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.binder.db.PostgreSQLDatabaseMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -25,6 +28,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.concurrent.Executors;
@@ -47,11 +52,15 @@ public final class App implements AutoCloseable {
     private final Javalin adminServer;
     private final OutboxRelay relay;
     private final KafkaHealth kafkaHealth;
+    private final Reconciler reconciler;
+    private final MercuryoClient mercuryo;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private App(Config config, Database database, PrometheusMeterRegistry registry,
                 ScheduledExecutorService maintenance, Javalin publicServer, Javalin adminServer,
-                OutboxRelay relay, KafkaHealth kafkaHealth) {
+                OutboxRelay relay, KafkaHealth kafkaHealth, Reconciler reconciler, MercuryoClient mercuryo) {
+        this.reconciler = reconciler;
+        this.mercuryo = mercuryo;
         this.relay = relay;
         this.kafkaHealth = kafkaHealth;
         this.config = config;
@@ -98,17 +107,32 @@ public final class App implements AutoCloseable {
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
                     .add("kafka", kafkaHealth);
 
+            MercuryoClient mercuryo = new MercuryoClient(config.mercuryoApiBaseUrl(), config.mercuryoPartnerToken(),
+                    new MercuryoClient.Settings(config.mercuryoApiTimeout(), 4, Duration.ofMillis(200), Duration.ofSeconds(5)));
+            Reconciler reconciler = new Reconciler(config, database.dsl(), ingest, mercuryo,
+                    registry, Clock.systemUTC());
+            ReconcileRoutes reconcileRoutes = new ReconcileRoutes(database.dsl(), reconciler);
+
             CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingest, callbackMetrics, config.maxBodyBytes());
             AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
 
             Javalin publicServer = HttpServers.create("public", registry, config.shutdownTimeout(),
                     c -> callbackRoutes.register(c.routes));
             Javalin adminServer = HttpServers.create("admin", registry, config.shutdownTimeout(),
-                    c -> adminRoutes.register(c.routes));
+                    c -> {
+                        adminRoutes.register(c.routes);
+                        reconcileRoutes.register(c.routes);
+                    });
             publicServer.start(config.httpPort());
             adminServer.start(config.adminPort());
             relay.start();
-            App app = new App(config, database, registry, maintenance, publicServer, adminServer, relay, kafkaHealth);
+            if (config.mercuryoPartnerToken().isEmpty()) {
+                log.warn("MERCURYO_PARTNER_TOKEN is not set: scheduled reconciliation is off (runs can still be started on the admin API)");
+            } else {
+                reconciler.schedule();
+            }
+            App app = new App(config, database, registry, maintenance, publicServer, adminServer, relay, kafkaHealth,
+                    reconciler, mercuryo);
             log.info("mercuryo-bridge is up: callbacks on :{}, admin on :{}", app.httpPort(), app.adminPort());
             return app;
         } catch (RuntimeException e) {
@@ -148,6 +172,10 @@ public final class App implements AutoCloseable {
         return relay;
     }
 
+    public Reconciler reconciler() {
+        return reconciler;
+    }
+
     public Config config() {
         return config;
     }
@@ -164,6 +192,8 @@ public final class App implements AutoCloseable {
         }
         log.info("shutting down: finishing in-flight requests (up to {})", config.shutdownTimeout());
         publicServer.stop();
+        reconciler.close();
+        mercuryo.close();
         relay.close();
         adminServer.stop();
         kafkaHealth.close();

@@ -1,6 +1,7 @@
 package dev.mercuryobridge.admin;
 
 import dev.mercuryobridge.http.ApiException;
+import dev.mercuryobridge.http.Params;
 import dev.mercuryobridge.ingest.QuarantineService;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -41,8 +42,8 @@ public final class AdminRoutes {
         routes.get("/api/transactions/{id}", ctx -> ctx.json(transactions.find(ctx.pathParam("id"))
                 .orElseThrow(() -> ApiException.notFound("no transaction " + ctx.pathParam("id")))));
         routes.get("/api/quarantine", ctx -> ctx.json(Map.of("items", quarantine.list(
-                Boolean.parseBoolean(ctx.queryParam("include_replayed")), limit(ctx)))));
-        routes.post("/api/quarantine/{id}/replay", ctx -> ctx.json(quarantine.replay(longPathParam(ctx, "id"))));
+                Boolean.parseBoolean(ctx.queryParam("include_replayed")), Params.limit(ctx)))));
+        routes.post("/api/quarantine/{id}/replay", ctx -> ctx.json(quarantine.replay(Params.longPathParam(ctx, "id"))));
     }
 
     private void ready(Context ctx) {
@@ -60,30 +61,6 @@ public final class AdminRoutes {
         if (!MessageDigest.isEqual(given, adminToken)) {
             ctx.header("WWW-Authenticate", "Bearer");
             throw new ApiException(401, "unauthorized", "Authorization: Bearer <ADMIN_TOKEN> is required");
-        }
-    }
-
-    static int limit(Context ctx) {
-        String raw = ctx.queryParam("limit");
-        if (raw == null) {
-            return 100;
-        }
-        try {
-            int n = Integer.parseInt(raw);
-            if (n >= 1 && n <= 1000) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // answered below
-        }
-        throw ApiException.badRequest("invalid_limit", "limit must be a whole number from 1 to 1000");
-    }
-
-    static long longPathParam(Context ctx, String name) {
-        try {
-            return Long.parseLong(ctx.pathParam(name));
-        } catch (NumberFormatException e) {
-            throw ApiException.badRequest("invalid_" + name, name + " must be a whole number");
         }
     }
 }

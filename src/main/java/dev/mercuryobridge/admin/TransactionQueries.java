@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.http.Json;
 import org.jooq.DSLContext;
-import org.jooq.JSONB;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -101,11 +100,4 @@ public final class TransactionQueries {
         return value == null ? null : value.toPlainString();
     }
 
-    static JsonNode json(JSONB value) {
-        try {
-            return value == null ? null : Json.MAPPER.readTree(value.data());
-        } catch (IOException e) {
-            throw new IllegalStateException("stored jsonb is not JSON", e);
-        }
-    }
 }

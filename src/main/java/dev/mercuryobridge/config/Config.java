@@ -30,8 +30,11 @@ public record Config(
         Short kafkaReplicationFactor,
         URI mercuryoApiBaseUrl,
         String mercuryoPartnerToken,
+        Duration mercuryoApiTimeout,
         Duration reconcileInterval,
         Duration reconcileGracePeriod,
+        int reconcileConcurrency,
+        String defaultUserIp,
         int maxBodyBytes,
         boolean migrateOnStart,
         Duration shutdownTimeout) {
@@ -68,8 +71,11 @@ public record Config(
                 r.optionalShort("KAFKA_REPLICATION_FACTOR", 1, 10),
                 r.httpUrl("MERCURYO_API_BASE_URL", "https://sandbox-api.mrcr.io"),
                 r.string("MERCURYO_PARTNER_TOKEN", ""),
+                r.duration("MERCURYO_API_TIMEOUT", Duration.ofSeconds(10)),
                 r.duration("RECONCILE_INTERVAL", Duration.ofMinutes(5)),
-                r.duration("RECONCILE_GRACE_PERIOD", Duration.ofMinutes(10)),
+                r.durationOrZero("RECONCILE_GRACE_PERIOD", Duration.ofMinutes(10)),
+                r.integer("RECONCILE_CONCURRENCY", 4, 1, 64),
+                r.ipAddress("MERCURYO_DEFAULT_USER_IP", "127.0.0.1"),
                 r.integer("MAX_BODY_BYTES", 262_144, 1_024, 16 * 1024 * 1024),
                 r.bool("MIGRATE_ON_START", true),
                 r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)));
@@ -106,8 +112,11 @@ public record Config(
         m.put("KAFKA_REPLICATION_FACTOR", kafkaReplicationFactor == null ? "(broker default)" : kafkaReplicationFactor.toString());
         m.put("MERCURYO_API_BASE_URL", mercuryoApiBaseUrl.toString());
         m.put("MERCURYO_PARTNER_TOKEN", mask(mercuryoPartnerToken));
+        m.put("MERCURYO_API_TIMEOUT", mercuryoApiTimeout.toString());
         m.put("RECONCILE_INTERVAL", reconcileInterval.toString());
         m.put("RECONCILE_GRACE_PERIOD", reconcileGracePeriod.toString());
+        m.put("RECONCILE_CONCURRENCY", String.valueOf(reconcileConcurrency));
+        m.put("MERCURYO_DEFAULT_USER_IP", defaultUserIp);
         m.put("MAX_BODY_BYTES", String.valueOf(maxBodyBytes));
         m.put("MIGRATE_ON_START", String.valueOf(migrateOnStart));
         m.put("SHUTDOWN_TIMEOUT", shutdownTimeout.toString());
@@ -122,6 +131,24 @@ public record Config(
     /** A JDBC URL may carry a password parameter; it never reaches a log. */
     static String maskUrl(String url) {
         return url == null ? null : url.replaceAll("(?i)password=[^&]*", "password=***");
+    }
+
+    /** An IPv4 or IPv6 literal (never resolved through DNS). */
+    public static boolean isIpLiteral(String v) {
+        if (v == null || v.isEmpty() || v.length() > 45) {
+            return false;
+        }
+        if (v.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            return java.util.Arrays.stream(v.split("\\.")).allMatch(p -> Integer.parseInt(p) <= 255);
+        }
+        if (v.contains(":") && v.matches("[0-9A-Fa-f:.]+")) {
+            try {
+                return java.net.InetAddress.getByName(v) instanceof java.net.Inet6Address;
+            } catch (java.net.UnknownHostException e) {
+                return false;
+            }
+        }
+        return false;
     }
 
     static String mask(String secret) {
@@ -240,6 +267,24 @@ public record Config(
                 case "false" -> false;
                 default -> throw new IllegalArgumentException("must be true or false (got '" + v + "')");
             }, "true or false");
+        }
+
+        Duration durationOrZero(String name, Duration fallback) {
+            return parse(name, fallback, v -> {
+                Duration d = Duration.parse(v);
+                if (d.isNegative()) {
+                    throw new IllegalArgumentException("must not be negative (got " + v + ")");
+                }
+                return d;
+            }, "an ISO-8601 duration such as PT10M (PT0S allowed)");
+        }
+
+        String ipAddress(String name, String fallback) {
+            String v = string(name, fallback);
+            if (!isIpLiteral(v)) {
+                problems.add(name + ": must be an IPv4 or IPv6 address (got '" + v + "')");
+            }
+            return v;
         }
 
         Duration duration(String name, Duration fallback) {

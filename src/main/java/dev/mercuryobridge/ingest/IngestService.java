@@ -1,6 +1,7 @@
 package dev.mercuryobridge.ingest;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.db.DatabaseErrors;
 import dev.mercuryobridge.db.generated.Keys;
@@ -10,6 +11,7 @@ import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.outbox.Outbox;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
+import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +21,8 @@ import java.time.Instant;
 import java.util.function.Function;
 
 import static dev.mercuryobridge.db.generated.Tables.CALLBACK;
+import static dev.mercuryobridge.db.generated.Tables.CARD_USER;
+import static dev.mercuryobridge.db.generated.Tables.WATCHED_SELL_REQUEST;
 import static dev.mercuryobridge.db.generated.Tables.FINDING;
 import static dev.mercuryobridge.db.generated.Tables.QUARANTINE;
 import static dev.mercuryobridge.db.generated.Tables.SPEND_CARD_EVENT;
@@ -120,6 +124,10 @@ public final class IngestService {
         if (eventId == null) {
             return Outcome.DUPLICATE;
         }
+        if (t.userUuid() != null) {
+            JsonNode cardId = t.data().get("card_id");
+            learnCardUser(tx, t.userUuid(), t.userEmail(), cardId != null && cardId.isTextual() ? cardId.textValue() : null);
+        }
 
         StateMachine.Report report = new StateMachine.Report(t.type(), t.status(), t.updatedAtTs());
         TransactionStateRecord state = lockState(tx, t.id());
@@ -172,8 +180,8 @@ public final class IngestService {
             case StateMachine.Decision.Conflict c -> {
                 log.warn("transaction {}: final status {} reported after final status {}; kept as a finding",
                         t.id(), c.reportedFinal(), c.storedFinal());
-                raiseFinding(tx, "final_status_conflict", t.id(), c.storedFinal(), c.reportedFinal(), by,
-                        "{\"transaction_event_id\":" + eventId + "}");
+                raiseFinding(tx, new Finding("final_status_conflict", t.id(), c.storedFinal(), c.reportedFinal(), by,
+                        "{\"transaction_event_id\":" + eventId + "}", null, false));
                 yield Outcome.CONFLICT;
             }
         };
@@ -227,22 +235,65 @@ public final class IngestService {
 
     /**
      * Stores a finding once (by kind, subject and actual value) and announces it on the
-     * reconciliation topic in the same transaction.
+     * reconciliation topic in the same transaction. Returns true when it is new.
      */
-    public void raiseFinding(DSLContext tx, String kind, String subject, String expected, String actual,
-                             DetectedBy by, String detailJson) {
-        tx.insertInto(FINDING)
-                .set(FINDING.KIND, kind)
-                .set(FINDING.SUBJECT, subject)
-                .set(FINDING.EXPECTED, expected)
-                .set(FINDING.ACTUAL, actual)
-                .set(FINDING.DETECTED_BY, by.dbValue())
-                .set(FINDING.DETAIL, detailJson == null ? null : JSONB.valueOf(detailJson))
+    public boolean raiseFinding(DSLContext tx, Finding finding) {
+        return tx.insertInto(FINDING)
+                .set(FINDING.KIND, finding.kind())
+                .set(FINDING.SUBJECT, finding.subject())
+                .set(FINDING.EXPECTED, finding.expected())
+                .set(FINDING.ACTUAL, finding.actual())
+                .set(FINDING.DETECTED_BY, finding.detectedBy().dbValue())
+                .set(FINDING.DETAIL, finding.detailJson() == null ? null : JSONB.valueOf(finding.detailJson()))
+                .set(FINDING.RUN_ID, finding.runId())
+                .set(FINDING.RESOLVED_AT, finding.resolvedOnDetection() ? DSL.currentInstant() : null)
                 .onConflictDoNothing()
                 .returning(FINDING.ID, FINDING.DETECTED_AT)
                 .fetchOptional()
-                .ifPresent(f -> Outbox.append(tx, messages.finding(new Messages.Finding(
-                        f.getId(), kind, subject, expected, actual, by.dbValue(), f.getDetectedAt()))));
+                .map(f -> {
+                    Outbox.append(tx, messages.finding(new Messages.Finding(f.getId(), finding.kind(), finding.subject(),
+                            finding.expected(), finding.actual(), finding.detectedBy().dbValue(), f.getDetectedAt())));
+                    return true;
+                })
+                .orElse(false);
+    }
+
+    /** A finding to raise: what disagrees, where, and whether raising it also settled it. */
+    public record Finding(String kind, String subject, String expected, String actual, DetectedBy detectedBy,
+                          String detailJson, Long runId, boolean resolvedOnDetection) {}
+
+    /**
+     * Applies a status the reconciler read from Mercuryo's API through the same path as a
+     * callback, and raises the missed callback as a finding, in one transaction. The finding is
+     * resolved at once: the state is corrected by this very write.
+     */
+    public Outcome recordMissedStatus(Callback.Transaction report, String storedStatus, long runId) {
+        return inTransaction(tx -> {
+            Outcome outcome = record(tx, report, null, DetectedBy.RECONCILER);
+            if (outcome == Outcome.ACCEPTED) {
+                raiseFinding(tx, new Finding("missed_callback", report.id(), report.status(), storedStatus,
+                        DetectedBy.RECONCILER, "{\"run_id\":" + runId + "}", runId, true));
+            }
+            return outcome;
+        });
+    }
+
+    private static void learnCardUser(DSLContext tx, String userUuid, String email, String cardId) {
+        tx.insertInto(CARD_USER)
+                .set(CARD_USER.USER_UUID, userUuid)
+                .set(CARD_USER.EMAIL, email)
+                .set(CARD_USER.CARD_ID, cardId)
+                .set(CARD_USER.SOURCE, "callback")
+                .onConflict(CARD_USER.USER_UUID)
+                .doUpdate()
+                .set(CARD_USER.EMAIL, DSL.coalesce(CARD_USER.EMAIL, DSL.excluded(CARD_USER.EMAIL)))
+                .set(CARD_USER.CARD_ID, DSL.coalesce(DSL.excluded(CARD_USER.CARD_ID), CARD_USER.CARD_ID))
+                .set(CARD_USER.UPDATED_AT, DSL.currentInstant())
+                // Only when something is learned: most callbacks repeat what is known.
+                .where(CARD_USER.EMAIL.isNull().and(DSL.excluded(CARD_USER.EMAIL).isNotNull())
+                        .or(DSL.excluded(CARD_USER.CARD_ID).isNotNull()
+                                .and(CARD_USER.CARD_ID.isDistinctFrom(DSL.excluded(CARD_USER.CARD_ID)))))
+                .execute();
     }
 
     private Outcome recordSpendCardEvent(DSLContext tx, Callback.SpendCardEvent e, Long callbackId) {
@@ -262,6 +313,18 @@ public final class IngestService {
                 .execute();
         if (inserted == 0) {
             return Outcome.DUPLICATE;
+        }
+        if (e.userUuid() != null) {
+            learnCardUser(tx, e.userUuid(), e.body().path("user").path("email").textValue(), e.cardId());
+        }
+        JsonNode sellRequestId = e.body().path("sell_request").path("id");
+        if (sellRequestId.isTextual() && !sellRequestId.textValue().isBlank()) {
+            tx.insertInto(WATCHED_SELL_REQUEST)
+                    .set(WATCHED_SELL_REQUEST.ID, sellRequestId.textValue())
+                    .set(WATCHED_SELL_REQUEST.USER_UUID, e.userUuid())
+                    .set(WATCHED_SELL_REQUEST.SOURCE, "spend_card_event")
+                    .onConflictDoNothing()
+                    .execute();
         }
         Outbox.append(tx, messages.spendCardEvent(new Messages.SpendCardEvent(
                 e.eventId().toString(), e.eventName(), e.cardId(), e.userUuid(), receivedAt, e.body())));
@@ -283,7 +346,7 @@ public final class IngestService {
      * Runs one unit of work in a transaction, again if PostgreSQL aborted it for a serialization
      * failure or deadlock (safe: nothing of an aborted transaction remains).
      */
-    <T> T inTransaction(Function<DSLContext, T> work) {
+    public <T> T inTransaction(Function<DSLContext, T> work) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return dsl.transactionResult(c -> work.apply(c.dsl()));

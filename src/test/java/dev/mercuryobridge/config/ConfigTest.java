@@ -158,10 +158,24 @@ class ConfigTest {
         assertRejected(validEnvWith("RECONCILE_INTERVAL", "5 minutes"), "RECONCILE_INTERVAL", "ISO-8601 duration", "'5 minutes'");
     }
 
-    @ParameterizedTest(name = "RECONCILE_GRACE_PERIOD {0}")
+    @ParameterizedTest(name = "RECONCILE_INTERVAL {0}")
     @ValueSource(strings = {"PT0S", "-PT5M"})
-    void zero_or_negative_duration_is_rejected(String value) {
-        assertRejected(validEnvWith("RECONCILE_GRACE_PERIOD", value), "RECONCILE_GRACE_PERIOD: must be positive");
+    void zero_or_negative_interval_is_rejected(String value) {
+        assertRejected(validEnvWith("RECONCILE_INTERVAL", value), "RECONCILE_INTERVAL: must be positive");
+    }
+
+    @Test
+    void negative_grace_period_is_rejected_but_zero_means_ask_at_once() {
+        assertRejected(validEnvWith("RECONCILE_GRACE_PERIOD", "-PT5M"), "RECONCILE_GRACE_PERIOD: must not be negative");
+        assertThat(Config.fromEnvironment(validEnvWith("RECONCILE_GRACE_PERIOD", "PT0S")).reconcileGracePeriod())
+                .isEqualTo(java.time.Duration.ZERO);
+    }
+
+    @Test
+    void default_user_ip_must_be_an_ip_literal() {
+        assertRejected(validEnvWith("MERCURYO_DEFAULT_USER_IP", "example.com"), "MERCURYO_DEFAULT_USER_IP");
+        assertThat(Config.fromEnvironment(validEnvWith("MERCURYO_DEFAULT_USER_IP", "2001:db8::1")).defaultUserIp())
+                .isEqualTo("2001:db8::1");
     }
 
     @Test

@@ -2,10 +2,16 @@ package dev.mercuryobridge.dev;
 
 import dev.mercuryobridge.App;
 import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.simulator.CallbackSender;
+import dev.mercuryobridge.simulator.MercuryoSimulator;
+import dev.mercuryobridge.simulator.Scenario;
+import dev.mercuryobridge.simulator.Truth;
 import dev.mercuryobridge.testing.TestKafka;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -23,6 +29,8 @@ public final class DevMode {
     public static final String DEV_ADMIN_TOKEN = "dev-admin-token-change-me";
     static final int DEV_PG_PORT = 15432;
     static final int DEV_KAFKA_PORT = 19092;
+    static final int DEV_SIMULATOR_PORT = 18090;
+    static final String DEV_PARTNER_TOKEN = "dev-partner-token";
 
     private DevMode() {}
 
@@ -36,6 +44,9 @@ public final class DevMode {
         Files.createDirectories(dataDir);
         EmbeddedPostgres pg = startPostgres(dataDir);
         String jdbcUrl = pg.getJdbcUrl("postgres", "postgres");
+        MercuryoSimulator sim = MercuryoSimulator.start(
+                Integer.parseInt(System.getenv().getOrDefault("DEV_SIMULATOR_PORT", String.valueOf(DEV_SIMULATOR_PORT))),
+                DEV_PARTNER_TOKEN);
         TestKafka kafka = TestKafka.start(Integer.parseInt(System.getenv().getOrDefault("DEV_KAFKA_PORT", String.valueOf(DEV_KAFKA_PORT))));
 
         Map<String, String> env = new HashMap<>();
@@ -45,6 +56,10 @@ public final class DevMode {
         env.put("DATABASE_USER", "postgres");
         env.put("DATABASE_PASSWORD", "postgres");
         env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+        env.put("MERCURYO_API_BASE_URL", sim.baseUrl().toString());
+        env.put("MERCURYO_PARTNER_TOKEN", DEV_PARTNER_TOKEN);
+        env.put("RECONCILE_INTERVAL", "PT30S");
+        env.put("RECONCILE_GRACE_PERIOD", "PT10S");
         env.putAll(System.getenv());
         Config config = Config.fromEnvironment(env);
         App app = App.start(config);
@@ -63,16 +78,22 @@ public final class DevMode {
                    JDBC URL      %5$s  (user postgres, password postgres)
                    Kafka         %6$s  topics %7$s, %8$s, %9$s
                    watch a topic make watch TOPIC=%7$s
+                   Mercuryo sim  %10$s  (API for the reconciler; plays a scenario now)
+                   reconciler    every %11$s; caught callbacks: /api/findings?kind=missed_callback
                  Ctrl-C stops it. Each start is fresh (DEV_KEEP_DATA=true keeps the database).
                 ==================================================================
                 %n""", app.httpPort(), app.adminPort(),
                 config.signKeys().getFirst(), config.adminToken(), jdbcUrl, kafka.bootstrapServers(),
-                config.topics().transactions(), config.topics().spendCard(), config.topics().reconciliation());
+                config.topics().transactions(), config.topics().spendCard(), config.topics().reconciliation(),
+                sim.baseUrl(), config.reconcileInterval());
+
+        playScenario(sim, URI.create("http://127.0.0.1:" + app.httpPort()), config.signKeys().getFirst());
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             app.close();
             kafka.close();
+            sim.close();
             try {
                 pg.close();
             } catch (IOException e) {
@@ -81,6 +102,29 @@ public final class DevMode {
             stopped.countDown();
         }, "dev-shutdown"));
         stopped.await();
+    }
+
+    /**
+     * Mercuryo's side of a small day: users top up their cards and pay with them, and the
+     * simulator posts the callbacks to the service, dropping some on purpose. The reconciler's
+     * next runs find them (see the log, and /api/findings on the admin port).
+     */
+    private static void playScenario(MercuryoSimulator sim, URI service, String signKey) {
+        long seed = Long.parseLong(System.getenv().getOrDefault("DEV_SCENARIO_SEED", "7"));
+        Scenario scenario = new Scenario(new Scenario.Config(seed, 5, 40, 3, 0.15, 0.05, 0.05, Duration.ofMillis(50), 0.1));
+        Thread player = new Thread(() -> {
+            try (CallbackSender sender = new CallbackSender(service, signKey)) {
+                Scenario.Run run = scenario.run(sim, sender);
+                Truth truth = run.truth();
+                System.out.printf("%nsimulator: %d callbacks planned, %d sent, %d dropped on purpose "
+                                + "(%d sell request(s) left without their final status, %d card event(s) lost); "
+                                + "the reconciler will catch them%n%n",
+                        run.result().planned(), run.result().sent(), run.result().dropped(),
+                        truth.sellRequestsWhoseLastDeliveredStatusIsNotFinal().size(), truth.droppedCardEvents().size());
+            }
+        }, "dev-scenario");
+        player.setDaemon(true);
+        player.start();
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

@@ -108,9 +108,19 @@ public final class TestApp implements AutoCloseable {
     }
 
     public HttpResponse<String> admin(String method, String path, String token) {
+        return admin(method, path, null, token);
+    }
+
+    /** An admin call with a JSON body and the admin token. */
+    public HttpResponse<String> adminJson(String method, String path, String jsonBody) {
+        return admin(method, path, jsonBody, ADMIN_TOKEN);
+    }
+
+    public HttpResponse<String> admin(String method, String path, String body, String token) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.adminPort() + path))
-                .timeout(Duration.ofSeconds(30))
-                .method(method, HttpRequest.BodyPublishers.noBody());
+                .timeout(Duration.ofSeconds(120))
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (token != null) {
             request.header("Authorization", "Bearer " + token);
         }
