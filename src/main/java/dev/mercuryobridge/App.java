@@ -19,6 +19,8 @@ import dev.mercuryobridge.outbox.OutboxRelay;
 import dev.mercuryobridge.mercuryo.MercuryoClient;
 import dev.mercuryobridge.reconcile.ReconcileRoutes;
 import dev.mercuryobridge.reconcile.Reconciler;
+import dev.mercuryobridge.report.ReconciliationReport;
+import dev.mercuryobridge.report.ReportRoutes;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.binder.db.PostgreSQLDatabaseMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -112,6 +114,8 @@ public final class App implements AutoCloseable {
             Reconciler reconciler = new Reconciler(config, database.dsl(), ingest, mercuryo,
                     registry, Clock.systemUTC());
             ReconcileRoutes reconcileRoutes = new ReconcileRoutes(database.dsl(), reconciler);
+            ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(database.dsl(), Clock.systemUTC()),
+                    config.reportMaxDays());
 
             CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingest, callbackMetrics, config.maxBodyBytes());
             AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
@@ -122,6 +126,7 @@ public final class App implements AutoCloseable {
                     c -> {
                         adminRoutes.register(c.routes);
                         reconcileRoutes.register(c.routes);
+                        reportRoutes.register(c.routes);
                     });
             publicServer.start(config.httpPort());
             adminServer.start(config.adminPort());

@@ -3,10 +3,11 @@ package dev.mercuryobridge;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.config.ConfigException;
 import dev.mercuryobridge.db.Database;
+import dev.mercuryobridge.report.ReportCommand;
 
 import java.util.concurrent.CountDownLatch;
 
-/** Entry points: {@code serve} (default), {@code migrate}. */
+/** Entry points: {@code serve} (default), {@code migrate}, {@code report}. */
 public final class Main {
 
     private Main() {}
@@ -17,6 +18,7 @@ public final class Main {
             switch (command) {
                 case "serve" -> serve();
                 case "migrate" -> migrate();
+                case "report" -> System.exit(ReportCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.getenv()));
                 case "help", "--help", "-h" -> usage(0);
                 default -> {
                     System.err.println("unknown command '" + command + "'");
@@ -52,6 +54,8 @@ public final class Main {
                 usage: java -jar mercuryo-bridge.jar [command]
                   serve     run the service (default); applies migrations first unless MIGRATE_ON_START=false
                   migrate   apply pending database migrations and exit
+                  report    --from YYYY-MM-DD --to YYYY-MM-DD --format csv|json|html --out FILE [--zone ZONE]
+                            write the reconciliation report (needs DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD)
                 Configuration comes from environment variables; see README.md.""");
         System.exit(status);
     }

@@ -37,6 +37,7 @@ public record Config(
         String defaultUserIp,
         int maxBodyBytes,
         boolean migrateOnStart,
+        int reportMaxDays,
         Duration shutdownTimeout) {
 
     /** Kafka topic names (configurable so that environments can share a cluster). */
@@ -78,6 +79,7 @@ public record Config(
                 r.ipAddress("MERCURYO_DEFAULT_USER_IP", "127.0.0.1"),
                 r.integer("MAX_BODY_BYTES", 262_144, 1_024, 16 * 1024 * 1024),
                 r.bool("MIGRATE_ON_START", true),
+                r.integer("REPORT_MAX_DAYS", 366, 1, 100_000),
                 r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)));
         if (new java.util.HashSet<>(List.of(config.topics.transactions(), config.topics.spendCard(),
                 config.topics.reconciliation())).size() < 3) {
@@ -119,6 +121,7 @@ public record Config(
         m.put("MERCURYO_DEFAULT_USER_IP", defaultUserIp);
         m.put("MAX_BODY_BYTES", String.valueOf(maxBodyBytes));
         m.put("MIGRATE_ON_START", String.valueOf(migrateOnStart));
+        m.put("REPORT_MAX_DAYS", String.valueOf(reportMaxDays));
         m.put("SHUTDOWN_TIMEOUT", shutdownTimeout.toString());
         return m;
     }

@@ -31,6 +31,18 @@ public final class Database implements AutoCloseable {
         this.dsl = DSL.using(dataSource, SQLDialect.POSTGRES, new Settings().withRenderSchema(false));
     }
 
+    /** A small pool for one-off work such as the report command. */
+    public static Database connect(String url, String user, String password) {
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("mercuryo-bridge-cli");
+        hc.setJdbcUrl(url);
+        hc.setUsername(user);
+        hc.setPassword(password);
+        hc.setMaximumPoolSize(2);
+        hc.setConnectionTimeout(10_000);
+        return new Database(new HikariDataSource(hc));
+    }
+
     public static Database connect(Config config) {
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("mercuryo-bridge");

@@ -270,9 +270,26 @@ public final class Reconciler implements AutoCloseable {
             throw e;
         }
         String apiStatus = api.status() == null ? null : api.status().trim().toLowerCase(java.util.Locale.ROOT);
-        if (apiStatus == null || apiStatus.isEmpty() || apiStatus.equals(item.storedStatus())) {
-            return;
+        try {
+            if (apiStatus == null || apiStatus.isEmpty() || apiStatus.equals(item.storedStatus())) {
+                return;
+            }
+            applyApiStatus(runId, item, api, apiStatus, findings);
+        } finally {
+            // What Mercuryo said, for the report's "status from the API" (after any write above,
+            // which may have created the row).
+            dsl.update(TRANSACTION_STATE)
+                    .set(TRANSACTION_STATE.API_STATUS, apiStatus)
+                    .set(TRANSACTION_STATE.API_AMOUNT, api.amount())
+                    .set(TRANSACTION_STATE.API_FIAT_AMOUNT, api.fiatAmount())
+                    .set(TRANSACTION_STATE.API_CHECKED_AT, DSL.currentInstant())
+                    .where(TRANSACTION_STATE.TRANSACTION_ID.eq(item.id()))
+                    .execute();
         }
+    }
+
+    private void applyApiStatus(long runId, SellRequestItem item, MercuryoClient.SellRequestStatus api, String apiStatus,
+                                AtomicInteger findings) {
         String type = item.type() == null ? "sell" : item.type();
         boolean further = item.storedStatus() == null
                 || TransactionStatuses.isFinal(type, apiStatus)
@@ -365,6 +382,12 @@ public final class Reconciler implements AutoCloseable {
 
         MercuryoClient.Balance balance = client.cardBalance(user);
         BigDecimal api = balance.fiatAmount();
+        dsl.update(CARD_USER)
+                .set(CARD_USER.API_BALANCE, api)
+                .set(CARD_USER.API_BALANCE_CURRENCY, balance.fiatCurrency())
+                .set(CARD_USER.API_BALANCE_CHECKED_AT, DSL.currentInstant())
+                .where(CARD_USER.USER_UUID.eq(item.userUuid()))
+                .execute();
         if (api != null && api.compareTo(runningTotal) != 0) {
             String actual = api.toPlainString() + " " + balance.fiatCurrency();
             // Shown with the API's scale: 2500.00 EUR next to 2499.50 EUR, not 2500 EUR.

@@ -111,7 +111,9 @@ public final class DevMode {
      */
     private static void playScenario(MercuryoSimulator sim, URI service, String signKey) {
         long seed = Long.parseLong(System.getenv().getOrDefault("DEV_SCENARIO_SEED", "7"));
-        Scenario scenario = new Scenario(new Scenario.Config(seed, 5, 40, 3, 0.15, 0.05, 0.05, Duration.ofMillis(50), 0.1));
+        // Mercuryo's timestamps start two hours ago: the day's report shows this traffic.
+        Scenario scenario = new Scenario(new Scenario.Config(seed, 5, 40, 3, 0.15, 0.05, 0.05, Duration.ofMillis(50), 0.1),
+                java.time.Instant.now().minus(Duration.ofHours(2)).getEpochSecond());
         Thread player = new Thread(() -> {
             try (CallbackSender sender = new CallbackSender(service, signKey)) {
                 Scenario.Run run = scenario.run(sim, sender);

@@ -94,8 +94,16 @@ public final class Scenario {
     private final Truth truth;
 
     public Scenario(Config config) {
+        this(config, EPOCH);
+    }
+
+    /**
+     * A scenario whose timestamps start at {@code epoch} (unix seconds) instead of {@link #EPOCH}:
+     * dev mode plays "today" so that reports by day show its traffic.
+     */
+    public Scenario(Config config, long epoch) {
         this.config = config;
-        Generator generator = new Generator(config);
+        Generator generator = new Generator(config, epoch);
         this.steps = List.copyOf(generator.steps);
         Map<String, Integer> stepOf = new HashMap<>();
         List<SimCallback> callbacks = new ArrayList<>();
@@ -180,7 +188,7 @@ public final class Scenario {
         final Set<String> ids = new HashSet<>();
         final List<Step> steps = new ArrayList<>();
 
-        Generator(Config config) {
+        Generator(Config config, long epoch) {
             random = new Random(config.seed());
             List<Planned> planned = new ArrayList<>();
             List<CardUserRef> userList = new ArrayList<>();
@@ -190,9 +198,9 @@ public final class Scenario {
                 users.put(user.email(), user);
                 balances.put(user.email(), new BigDecimal("0.00"));
                 ledgers.put(user.email(), new ArrayList<>());
-                planned.add(new Planned(EPOCH + n, planned.size(), Planned.Kind.CARD_OPENED, user, null, null, null, null));
+                planned.add(new Planned(epoch + n, planned.size(), Planned.Kind.CARD_OPENED, user, null, null, null, null));
             }
-            long start = EPOCH + config.users() + 60;
+            long start = epoch + config.users() + 60;
             long window = Math.max(3_600, config.sellRequests() * 30L);
             Map<String, Long> firstCredit = new HashMap<>();
             for (int k = 0; k < config.sellRequests(); k++) {

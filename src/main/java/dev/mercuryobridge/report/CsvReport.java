@@ -1,0 +1,123 @@
+package dev.mercuryobridge.report;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One RFC 4180 file with a {@code section} column: {@code summary} (metric, value),
+ * {@code chart} (per day), {@code transaction}, {@code card}, {@code daily}. The header row
+ * names every column of every section; a row fills its own section's columns and leaves the
+ * others empty. One file keeps the report streamable, also from the admin API.
+ */
+final class CsvReport implements ReportSink {
+    static final List<String> SUMMARY = List.of("metric", "value");
+    static final List<String> CHART = List.of("day", "callbacks_received", "missed_callbacks_caught", "open_findings");
+    static final List<String> TRANSACTION = List.of("transaction_id", "merchant_transaction_id", "transaction_type",
+            "payment_method", "status_from_callbacks", "status_from_api", "amount", "currency", "fiat_amount",
+            "fiat_currency", "fee", "partner_fee", "rate", "created_at", "updated_at", "result", "detected_by", "detected_at");
+    static final List<String> CARD = List.of("card_id", "user_uuid", "currency", "opening_balance", "top_ups", "purchases",
+            "other_activity", "closing_balance", "api_balance", "api_balance_checked_at", "drift");
+    static final List<String> DAILY = List.of("day", "currency", "transaction_type", "status", "count",
+            "fiat_amount_total", "fee_total");
+    static final List<String> COLUMNS = columns();
+
+    private final CSVPrinter printer;
+
+    CsvReport(OutputStream out) throws IOException {
+        this.printer = new CSVPrinter(new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8)),
+                CSVFormat.RFC4180.builder().setHeader(COLUMNS.toArray(String[]::new)).get());
+    }
+
+    private static List<String> columns() {
+        LinkedHashSet<String> all = new LinkedHashSet<>();
+        all.add("section");
+        for (List<String> section : List.of(SUMMARY, CHART, TRANSACTION, CARD, DAILY)) {
+            all.addAll(section);
+        }
+        return List.copyOf(all);
+    }
+
+    @Override
+    public void header(ReportModel.Header h) throws IOException {
+        summary("period_from", h.from());
+        summary("period_to", h.to());
+        summary("time_zone", h.zone().getId());
+        summary("generated_at", h.generatedAt());
+        summary("data_cutoff", h.dataCutoff());
+        summary("lines", h.lines());
+        for (Map.Entry<String, Long> e : h.countsByResult().entrySet()) {
+            summary("result_" + e.getKey(), e.getValue());
+        }
+        for (ReportModel.ChartPoint p : h.chart()) {
+            row("chart", CHART, p.day(), p.callbacksReceived(), p.missedCallbacksCaught(), p.openFindings());
+        }
+    }
+
+    private void summary(String metric, Object value) throws IOException {
+        row("summary", SUMMARY, metric, value);
+    }
+
+    @Override
+    public void transaction(ReportModel.TransactionLine l) throws IOException {
+        row("transaction", TRANSACTION, l.transactionId(), l.merchantTransactionId(), l.transactionType(), l.paymentMethod(),
+                l.statusFromCallbacks(), l.statusFromApi(), l.amount(), l.currency(), l.fiatAmount(), l.fiatCurrency(),
+                l.fee(), l.partnerFee(), l.rate(), l.createdAt(), l.updatedAt(), l.result(), l.detectedBy(), l.detectedAt());
+    }
+
+    @Override
+    public void card(ReportModel.CardLine l) throws IOException {
+        row("card", CARD, l.cardId(), l.userUuid(), l.currency(), l.openingBalance(), l.topUps(), l.purchases(),
+                l.otherActivity(), l.closingBalance(), l.apiBalance(), l.apiBalanceCheckedAt(), l.drift());
+    }
+
+    @Override
+    public void daily(ReportModel.DailyLine l) throws IOException {
+        row("daily", DAILY, l.day(), l.currency(), l.transactionType(), l.status(), l.count(), l.fiatAmountTotal(), l.feeTotal());
+    }
+
+    private void row(String section, List<String> names, Object... values) throws IOException {
+        String[] cells = new String[COLUMNS.size()];
+        Arrays.fill(cells, "");
+        cells[0] = section;
+        for (int i = 0; i < names.size(); i++) {
+            cells[COLUMNS.indexOf(names.get(i))] = text(values[i]);
+        }
+        printer.printRecord((Object[]) cells);
+    }
+
+    static String text(Object value) {
+        return switch (value) {
+            case null -> "";
+            case BigDecimal d -> d.toPlainString();
+            default -> value.toString();
+        };
+    }
+
+    @Override
+    public void finish() throws IOException {
+        printer.flush();
+    }
+
+    static List<String> sectionColumns(String section) {
+        return new ArrayList<>(switch (section) {
+            case "summary" -> SUMMARY;
+            case "chart" -> CHART;
+            case "transaction" -> TRANSACTION;
+            case "card" -> CARD;
+            case "daily" -> DAILY;
+            default -> throw new IllegalArgumentException(section);
+        });
+    }
+}

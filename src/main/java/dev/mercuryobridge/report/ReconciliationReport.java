@@ -1,0 +1,276 @@
+package dev.mercuryobridge.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mercuryobridge.db.Jsonb;
+import org.jooq.Cursor;
+import org.jooq.DSLContext;
+import org.jooq.JSONB;
+import org.jooq.Record;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The reconciliation report: for a period, every transaction with what callbacks said, what the
+ * API said and the verdict; every card's balance from the callbacks against the API's; totals per
+ * day and currency; and the per-day chart figures.
+ *
+ * <p>All sections read one snapshot (a REPEATABLE READ, READ ONLY transaction), so the figures
+ * agree with each other; its start is the data cut-off. Rows are read with a server-side cursor
+ * and written as they come: memory stays flat however long the period. The queries are plain SQL
+ * (through jOOQ): they are reports, clearer as SQL than as a DSL chain.
+ */
+public final class ReconciliationReport {
+    private static final int FETCH_SIZE = 1_000;
+    private static final Set<String> NOT_MOVING_MONEY = Set.of("DECLINED", "REVERSED", "FAILED", "CANCELLED", "REJECTED");
+
+    /** Transactions created in the period (Mercuryo's created_at_ts; our first sight when it is unknown). */
+    private static final String TRANSACTIONS = """
+            with t as (
+              select s.*,
+                     coalesce(s.created_at_ts, extract(epoch from s.first_seen_at)::bigint) as created_ts,
+                     (select e.status from transaction_event e
+                       where e.transaction_id = s.transaction_id and e.detected_by = 'callback'
+                       order by e.updated_at_ts desc, e.id desc limit 1) as status_from_callbacks,
+                     (select min(f.detected_at) from finding f
+                       where f.subject = s.transaction_id and f.kind = 'missed_callback') as missed_at,
+                     exists (select 1 from finding f where f.subject = s.transaction_id
+                              and f.kind = 'missing_at_mercuryo' and f.resolved_at is null) as missing,
+                     exists (select 1 from finding f where f.subject = s.transaction_id
+                              and f.kind in ('status_mismatch', 'final_status_conflict') and f.resolved_at is null) as mismatch
+                from transaction_state s
+               where (s.created_at_ts >= {0} and s.created_at_ts < {1})
+                  or (s.created_at_ts is null and s.first_seen_at >= to_timestamp({0}) and s.first_seen_at < to_timestamp({1}))
+            ), r as (
+              select t.*,
+                     case
+                       when missing then 'missing_at_mercuryo'
+                       when mismatch or (api_status is not null and api_status <> status) then 'status_mismatch'
+                       when (api_amount is not null and amount is not null and api_amount <> amount)
+                         or (api_fiat_amount is not null and fiat_amount is not null and api_fiat_amount <> fiat_amount)
+                         then 'amount_mismatch'
+                       when missed_at is not null then 'missed_callback'
+                       when not final then 'unresolved'
+                       else 'matched'
+                     end as result
+                from t
+            )
+            """;
+
+    private final DSLContext dsl;
+    private final Clock clock;
+
+    public ReconciliationReport(DSLContext dsl, Clock clock) {
+        this.dsl = dsl;
+        this.clock = clock;
+    }
+
+    /** Writes the report in the requested format to the stream (not closed). */
+    public void write(ReportRequest request, OutputStream out) throws IOException {
+        ReportSink sink = switch (request.format()) {
+            case CSV -> new CsvReport(out);
+            case JSON -> new JsonReport(out);
+            case HTML -> new HtmlReport(out);
+        };
+        produce(request, sink);
+    }
+
+    void produce(ReportRequest request, ReportSink sink) throws IOException {
+        try {
+            dsl.transaction(c -> {
+                DSLContext tx = c.dsl();
+                tx.execute("set transaction isolation level repeatable read, read only");
+                Instant cutoff = tx.fetchSingle("select now()").get(0, OffsetDateTime.class).toInstant();
+                long from = request.start().getEpochSecond();
+                long to = request.end().getEpochSecond();
+                String zone = request.zone().getId();
+
+                sink.header(new ReportModel.Header(request.from(), request.to(), request.zone(), clock.instant(), cutoff,
+                        counts(tx, from, to), chart(tx, request, zone)));
+                try (Cursor<Record> rows = tx.resultQuery(TRANSACTIONS + """
+                                select * from r order by created_ts, transaction_id""", from, to)
+                        .fetchSize(FETCH_SIZE).fetchLazy()) {
+                    for (Record r : rows) {
+                        sink.transaction(transactionLine(r));
+                    }
+                }
+                cards(tx, request, sink);
+                try (Cursor<Record> rows = tx.resultQuery(TRANSACTIONS + """
+                                select (to_timestamp(created_ts) at time zone {2})::date as day, fiat_currency,
+                                       transaction_type, status, count(*) as n,
+                                       sum(fiat_amount) as fiat_total, sum(fee) as fee_total
+                                  from r
+                                 group by 1, 2, 3, 4
+                                 order by 1, 2, 3, 4""", from, to, zone)
+                        .fetchSize(FETCH_SIZE).fetchLazy()) {
+                    for (Record r : rows) {
+                        sink.daily(new ReportModel.DailyLine(r.get("day", LocalDate.class), r.get("fiat_currency", String.class),
+                                r.get("transaction_type", String.class), r.get("status", String.class),
+                                r.get("n", Long.class), r.get("fiat_total", BigDecimal.class), r.get("fee_total", BigDecimal.class)));
+                    }
+                }
+                sink.finish();
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        } catch (org.jooq.exception.DataAccessException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw e;
+        }
+    }
+
+    private static Map<String, Long> counts(DSLContext tx, long from, long to) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        ReportModel.RESULTS.forEach(r -> counts.put(r, 0L));
+        tx.resultQuery(TRANSACTIONS + "select result, count(*) as n from r group by result", from, to)
+                .forEach(r -> counts.put(r.get("result", String.class), r.get("n", Long.class)));
+        return counts;
+    }
+
+    private static List<ReportModel.ChartPoint> chart(DSLContext tx, ReportRequest request, String zone) {
+        return tx.resultQuery("""
+                        select d::date as day,
+                               (select count(*) from callback c
+                                 where c.received_at >= (d at time zone {2}) and c.received_at < ((d + interval '1 day') at time zone {2})) as received,
+                               (select count(*) from finding f where f.kind = 'missed_callback'
+                                 and f.detected_at >= (d at time zone {2}) and f.detected_at < ((d + interval '1 day') at time zone {2})) as caught,
+                               (select count(*) from finding f
+                                 where f.detected_at < ((d + interval '1 day') at time zone {2})
+                                   and (f.resolved_at is null or f.resolved_at >= ((d + interval '1 day') at time zone {2}))) as open
+                          from generate_series({0}::timestamp, {1}::timestamp, interval '1 day') as d
+                         order by 1""",
+                        request.from().atStartOfDay(), request.to().atStartOfDay(), zone)
+                .fetch(r -> new ReportModel.ChartPoint(r.get("day", LocalDate.class), r.get("received", Long.class),
+                        r.get("caught", Long.class), r.get("open", Long.class)));
+    }
+
+    private static ReportModel.TransactionLine transactionLine(Record r) {
+        Long created = r.get("created_ts", Long.class);
+        Long updated = r.get("updated_at_ts", Long.class);
+        Instant missedAt = r.get("missed_at", OffsetDateTime.class) == null ? null : r.get("missed_at", OffsetDateTime.class).toInstant();
+        OffsetDateTime lastChanged = r.get("last_changed_at", OffsetDateTime.class);
+        return new ReportModel.TransactionLine(
+                r.get("transaction_id", String.class), r.get("merchant_transaction_id", String.class),
+                r.get("transaction_type", String.class), r.get("payment_method", String.class),
+                r.get("status_from_callbacks", String.class), r.get("api_status", String.class),
+                r.get("amount", BigDecimal.class), r.get("currency", String.class),
+                r.get("fiat_amount", BigDecimal.class), r.get("fiat_currency", String.class),
+                r.get("fee", BigDecimal.class), r.get("partner_fee", BigDecimal.class), r.get("rate", BigDecimal.class),
+                created == null ? null : Instant.ofEpochSecond(created),
+                updated == null ? null : Instant.ofEpochSecond(updated),
+                r.get("result", String.class),
+                missedAt != null ? "reconciler" : r.get("last_detected_by", String.class),
+                missedAt != null ? missedAt : lastChanged == null ? null : lastChanged.toInstant());
+    }
+
+    /**
+     * Per card: the card ledger as the Spend Card callbacks told it, split at the period's
+     * bounds, against the balance the reconciler last read from the API. One card's events at a
+     * time come off the cursor; only that card's running sums are in memory.
+     */
+    private static void cards(DSLContext tx, ReportRequest request, ReportSink sink) throws IOException {
+        Instant start = request.start();
+        Instant end = request.end();
+        try (Cursor<Record> rows = tx.resultQuery("""
+                        select c.card_id, c.user_uuid, c.api_balance, c.api_balance_currency, c.api_balance_checked_at,
+                               e.data -> 'transaction' as movement
+                          from card_user c
+                          left join spend_card_event e on e.card_id = c.card_id and (e.data -> 'transaction') is not null
+                         where c.card_id is not null
+                         order by c.card_id, c.user_uuid, e.recorded_at, e.event_id""")
+                .fetchSize(FETCH_SIZE).fetchLazy()) {
+            CardTotals current = null;
+            for (Record r : rows) {
+                String cardId = r.get("card_id", String.class);
+                if (current == null || !current.cardId.equals(cardId)) {
+                    if (current != null) {
+                        sink.card(current.line());
+                    }
+                    OffsetDateTime checked = r.get("api_balance_checked_at", OffsetDateTime.class);
+                    current = new CardTotals(cardId, r.get("user_uuid", String.class), r.get("api_balance", BigDecimal.class),
+                            r.get("api_balance_currency", String.class), checked == null ? null : checked.toInstant());
+                }
+                JSONB movement = r.get("movement", JSONB.class);
+                if (movement != null) {
+                    current.add(Jsonb.read(movement), start, end);
+                }
+            }
+            if (current != null) {
+                sink.card(current.line());
+            }
+        }
+    }
+
+    private static final class CardTotals {
+        final String cardId;
+        final String userUuid;
+        final BigDecimal apiBalance;
+        final String apiCurrency;
+        final Instant apiCheckedAt;
+        String currency;
+        BigDecimal opening = BigDecimal.ZERO;
+        BigDecimal topUps = BigDecimal.ZERO;
+        BigDecimal purchases = BigDecimal.ZERO;
+        BigDecimal other = BigDecimal.ZERO;
+        /** Every movement reported, whenever: what the API's balance is compared with. */
+        BigDecimal allTime = BigDecimal.ZERO;
+
+        CardTotals(String cardId, String userUuid, BigDecimal apiBalance, String apiCurrency, Instant apiCheckedAt) {
+            this.cardId = cardId;
+            this.userUuid = userUuid;
+            this.apiBalance = apiBalance;
+            this.apiCurrency = apiCurrency;
+            this.apiCheckedAt = apiCheckedAt;
+        }
+
+        void add(JsonNode t, Instant start, Instant end) {
+            BigDecimal amount;
+            Instant at;
+            try {
+                amount = new BigDecimal(t.path("amount").asText());
+                at = Instant.parse(t.path("timestamp").asText());
+            } catch (RuntimeException e) {
+                return;   // not a money movement (kept with its event, visible on the admin API)
+            }
+            if (NOT_MOVING_MONEY.contains(t.path("status").asText("").toUpperCase(Locale.ROOT))) {
+                return;
+            }
+            String type = t.path("type").asText("").toUpperCase(Locale.ROOT);
+            boolean credit = type.equals("TOP_UP") || type.equals("REFUND");
+            BigDecimal signed = credit ? amount : amount.negate();
+            if (currency == null && t.hasNonNull("currency")) {
+                currency = t.get("currency").asText();
+            }
+            allTime = allTime.add(signed);
+            if (at.isBefore(start)) {
+                opening = opening.add(signed);
+            } else if (at.isBefore(end)) {
+                switch (type) {
+                    case "TOP_UP" -> topUps = topUps.add(amount);
+                    case "PURCHASE" -> purchases = purchases.add(amount);
+                    default -> other = other.add(signed);
+                }
+            }
+        }
+
+        ReportModel.CardLine line() {
+            BigDecimal closing = opening.add(topUps).subtract(purchases).add(other);
+            return new ReportModel.CardLine(cardId, userUuid, currency != null ? currency : apiCurrency, opening, topUps,
+                    purchases, other, closing, apiBalance, apiCheckedAt,
+                    apiBalance == null ? null : apiBalance.subtract(allTime));
+        }
+    }
+}
