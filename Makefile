@@ -20,7 +20,7 @@ export PATH := $(FOUND_JDK)/bin:$(PATH)
 # Maven's own libraries touch sun.misc.Unsafe; JDK 24+ warns about it on every run.
 export MAVEN_OPTS ?= $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow)
 
-.PHONY: help jdk build test run watch bench clean classpath
+.PHONY: help jdk build test run watch bench bench-reconcile bench-report report clean classpath
 
 help:
 	@echo "make run    start the service on embedded PostgreSQL 17 (dev mode)"
@@ -28,6 +28,9 @@ help:
 	@echo "make build  build target/mercuryo-bridge.jar"
 	@echo "make watch  print the messages of a topic (TOPIC=mercuryo.transactions.v1)"
 	@echo "make bench  callback-to-Kafka latency benchmark"
+	@echo "make bench-reconcile  reconciler run time for 10,000 watched items against the simulator"
+	@echo "make bench-report     report time and peak memory over 1,000,000 transactions"
+	@echo "make report FROM=YYYY-MM-DD TO=YYYY-MM-DD  CSV + HTML report of the make run database"
 
 jdk:
 	@if [ -z "$(FOUND_JDK)" ]; then \
@@ -60,6 +63,25 @@ watch: classpath
 # Callback-to-Kafka latency at a steady light load; prints percentiles and ratios to a baseline.
 bench: classpath
 	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.LatencyBenchmark $(BENCH_ARGS)
+
+bench-reconcile: classpath
+	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.ReconcileBenchmark $(BENCH_ARGS)
+
+bench-report: classpath
+	exec java -Xmx512m -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.ReportBenchmark $(BENCH_ARGS)
+
+# The reconciliation report of the make run database (start make run first), as CSV and HTML.
+# FROM and TO default to today (UTC); any DATABASE_* variable points it elsewhere.
+FROM ?= $(shell date -u +%F)
+TO ?= $(FROM)
+REPORT_DIR ?= target/reports
+report: classpath
+	@export DATABASE_URL="$${DATABASE_URL:-jdbc:postgresql://localhost:15432/postgres}" \
+	  DATABASE_USER="$${DATABASE_USER:-postgres}" DATABASE_PASSWORD="$${DATABASE_PASSWORD:-postgres}"; \
+	for f in csv html; do \
+	  java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.Main report \
+	    --from $(FROM) --to $(TO) --format $$f --out $(REPORT_DIR)/reconciliation-$(FROM)-$(TO).$$f || exit $$?; \
+	done
 
 clean:
 	rm -rf target .dev

@@ -14,3 +14,5 @@ alter table card_user
 create index transaction_state_created_at_ts on transaction_state (created_at_ts);
 create index finding_detected_at on finding (detected_at);
 create index spend_card_event_card_recorded on spend_card_event (card_id, recorded_at);
+-- The report looks up each line's findings by subject.
+create index finding_subject on finding (subject, kind);
