@@ -36,6 +36,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -71,7 +72,6 @@ import static dev.mercuryobridge.db.generated.Tables.WATCHED_SELL_REQUEST;
 public final class Reconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
     static final long LOCK_KEY = 0x6d72627265636fL;
-    private static final Set<String> NOT_MOVING_MONEY = Set.of("DECLINED", "REVERSED", "FAILED", "CANCELLED", "REJECTED");
 
     private final Config config;
     private final DSLContext dsl;
@@ -330,8 +330,6 @@ public final class Reconciler implements AutoCloseable {
                 .fetch(r -> new CardUserItem(r.value1(), r.value2(), r.value3(), r.value4()));
     }
 
-    /** A card movement as both the API list and the Spend Card callbacks describe it. */
-    record Movement(String type, BigDecimal amount, String currency, Instant timestamp) {}
 
     private void checkCard(long runId, CardUserItem item, AtomicInteger findings) {
         MercuryoClient.CardUser user = cardUser(item.userUuid(), item.email(), item.ip(), "card-user:" + item.userUuid());
@@ -350,29 +348,25 @@ public final class Reconciler implements AutoCloseable {
                 .stream().filter(n -> n != null && n.isObject()).toList();
 
         // Multiset difference: what the API lists that no callback reported.
-        Map<Movement, Integer> seen = new HashMap<>();
+        Map<CardMovement.Key, Integer> seen = new HashMap<>();
         BigDecimal runningTotal = BigDecimal.ZERO;
         String currency = null;
         for (JsonNode t : reported) {
-            Movement m = movement(t.path("type").asText(""), t.path("amount").asText(""), t.path("currency").asText(""),
-                    t.path("timestamp").asText(""));
-            if (m == null) {
+            Optional<CardMovement> m = CardMovement.from(t);
+            if (m.isEmpty()) {
                 continue;
             }
-            seen.merge(m, 1, Integer::sum);
-            if (!NOT_MOVING_MONEY.contains(t.path("status").asText("").toUpperCase(java.util.Locale.ROOT))) {
-                runningTotal = "TOP_UP".equals(m.type()) || "REFUND".equals(m.type())
-                        ? runningTotal.add(m.amount()) : runningTotal.subtract(m.amount());
-                currency = m.currency();
-            }
+            seen.merge(m.get().key(), 1, Integer::sum);
+            runningTotal = runningTotal.add(m.get().balanceEffect());
+            currency = m.get().currency();
         }
         Set<String> unseen = new HashSet<>();
         for (MercuryoClient.CardTransaction t : listed) {
-            Movement m = new Movement(t.type().toUpperCase(java.util.Locale.ROOT), t.amount().stripTrailingZeros(),
+            CardMovement m = new CardMovement(t.type().toUpperCase(java.util.Locale.ROOT),
+                    t.status() == null ? "" : t.status().toUpperCase(java.util.Locale.ROOT), t.amount(),
                     t.currency().toUpperCase(java.util.Locale.ROOT), t.timestamp());
-            if (seen.merge(m, -1, Integer::sum) < 0) {
-                // Described with the amount as Mercuryo wrote it (89.00, not 89).
-                String described = m.type() + " " + t.amount().toPlainString() + " " + m.currency() + " at " + m.timestamp();
+            if (seen.merge(m.key(), -1, Integer::sum) < 0) {
+                String described = m.describe();
                 unseen.add(described);
                 raise(runId, findings, new IngestService.Finding("unseen_card_transaction", cardId, null, described,
                         DetectedBy.RECONCILER, movementJson(t, runId), runId, false));
@@ -401,14 +395,6 @@ public final class Reconciler implements AutoCloseable {
         }
     }
 
-    private static Movement movement(String type, String amount, String currency, String timestamp) {
-        try {
-            return new Movement(type.toUpperCase(java.util.Locale.ROOT), new BigDecimal(amount).stripTrailingZeros(),
-                    currency.toUpperCase(java.util.Locale.ROOT), Instant.parse(timestamp));
-        } catch (RuntimeException e) {
-            return null;   // not a money movement we can match; it is still stored with its event
-        }
-    }
 
     private static String movementJson(MercuryoClient.CardTransaction t, long runId) {
         ObjectNode n = Json.MAPPER.createObjectNode();

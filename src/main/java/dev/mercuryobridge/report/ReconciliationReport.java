@@ -2,6 +2,7 @@ package dev.mercuryobridge.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.db.Jsonb;
+import dev.mercuryobridge.reconcile.CardMovement;
 import org.jooq.Cursor;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
@@ -17,9 +18,7 @@ import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The reconciliation report: for a period, every transaction with what callbacks said, what the
@@ -33,7 +32,6 @@ import java.util.Set;
  */
 public final class ReconciliationReport {
     private static final int FETCH_SIZE = 1_000;
-    private static final Set<String> NOT_MOVING_MONEY = Set.of("DECLINED", "REVERSED", "FAILED", "CANCELLED", "REJECTED");
 
     /** Transactions created in the period (Mercuryo's created_at_ts; our first sight when it is unknown). */
     private static final String TRANSACTIONS = """
@@ -237,31 +235,21 @@ public final class ReconciliationReport {
         }
 
         void add(JsonNode t, Instant start, Instant end) {
-            BigDecimal amount;
-            Instant at;
-            try {
-                amount = new BigDecimal(t.path("amount").asText());
-                at = Instant.parse(t.path("timestamp").asText());
-            } catch (RuntimeException e) {
-                return;   // not a money movement (kept with its event, visible on the admin API)
-            }
-            if (NOT_MOVING_MONEY.contains(t.path("status").asText("").toUpperCase(Locale.ROOT))) {
+            CardMovement m = CardMovement.from(t).orElse(null);
+            if (m == null || !m.movesMoney()) {
                 return;
             }
-            String type = t.path("type").asText("").toUpperCase(Locale.ROOT);
-            boolean credit = type.equals("TOP_UP") || type.equals("REFUND");
-            BigDecimal signed = credit ? amount : amount.negate();
-            if (currency == null && t.hasNonNull("currency")) {
-                currency = t.get("currency").asText();
+            if (currency == null && !m.currency().isEmpty()) {
+                currency = m.currency();
             }
-            allTime = allTime.add(signed);
-            if (at.isBefore(start)) {
-                opening = opening.add(signed);
-            } else if (at.isBefore(end)) {
-                switch (type) {
-                    case "TOP_UP" -> topUps = topUps.add(amount);
-                    case "PURCHASE" -> purchases = purchases.add(amount);
-                    default -> other = other.add(signed);
+            allTime = allTime.add(m.balanceEffect());
+            if (m.timestamp().isBefore(start)) {
+                opening = opening.add(m.balanceEffect());
+            } else if (m.timestamp().isBefore(end)) {
+                switch (m.type()) {
+                    case "TOP_UP" -> topUps = topUps.add(m.amount());
+                    case "PURCHASE" -> purchases = purchases.add(m.amount());
+                    default -> other = other.add(m.balanceEffect());
                 }
             }
         }
