@@ -71,9 +71,9 @@ bench-report: classpath
 	exec java -Xmx512m -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.ReportBenchmark $(BENCH_ARGS)
 
 # The reconciliation report of the make run database (start make run first), as CSV and HTML.
-# FROM and TO default to today (UTC); any DATABASE_* variable points it elsewhere.
-FROM ?= $(shell date -u +%F)
-TO ?= $(FROM)
+# FROM and TO default to the last 7 days (UTC); any DATABASE_* variable points it elsewhere.
+FROM ?= $(shell date -u -d '6 days ago' +%F)
+TO ?= $(shell date -u +%F)
 REPORT_DIR ?= target/reports
 report: classpath
 	@export DATABASE_URL="$${DATABASE_URL:-jdbc:postgresql://localhost:15432/postgres}" \

@@ -59,6 +59,10 @@ public final class ReportCommand {
             Files.createDirectories(parent);
             Path partial = Files.createTempFile(parent, ".report-", ".partial");
             try {
+                // Readable like any other file written here (a temporary file starts owner-only).
+                if (partial.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                    Files.setPosixFilePermissions(partial, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                }
                 try (OutputStream stream = Files.newOutputStream(partial)) {
                     report.write(request, stream);
                 }
