@@ -15,6 +15,7 @@ import dev.mercuryobridge.ingest.SignatureVerifier;
 import dev.mercuryobridge.outbox.KafkaClients;
 import dev.mercuryobridge.outbox.KafkaHealth;
 import dev.mercuryobridge.outbox.Messages;
+import dev.mercuryobridge.outbox.Outbox;
 import dev.mercuryobridge.outbox.OutboxRelay;
 import dev.mercuryobridge.mercuryo.MercuryoClient;
 import dev.mercuryobridge.reconcile.ReconcileRoutes;
@@ -90,6 +91,8 @@ public final class App implements AutoCloseable {
                 return t;
             });
             maintenance.scheduleWithFixedDelay(() -> ensurePartitions(database), 0, 6, TimeUnit.HOURS);
+            maintenance.scheduleWithFixedDelay(() -> Outbox.purgePublished(database.dsl(), config.outboxRetention()),
+                    1, 60, TimeUnit.MINUTES);
 
             SignatureVerifier verifier = new SignatureVerifier(config.signKeys());
             CallbackMetrics callbackMetrics = new CallbackMetrics(registry);

@@ -38,6 +38,7 @@ public record Config(
         int maxBodyBytes,
         boolean migrateOnStart,
         int reportMaxDays,
+        Duration outboxRetention,
         Duration shutdownTimeout) {
 
     /** Kafka topic names (configurable so that environments can share a cluster). */
@@ -80,6 +81,7 @@ public record Config(
                 r.integer("MAX_BODY_BYTES", 262_144, 1_024, 16 * 1024 * 1024),
                 r.bool("MIGRATE_ON_START", true),
                 r.integer("REPORT_MAX_DAYS", 366, 1, 100_000),
+                r.duration("OUTBOX_RETENTION", Duration.ofDays(7)),
                 r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)));
         if (new java.util.HashSet<>(List.of(config.topics.transactions(), config.topics.spendCard(),
                 config.topics.reconciliation())).size() < 3) {
@@ -122,6 +124,7 @@ public record Config(
         m.put("MAX_BODY_BYTES", String.valueOf(maxBodyBytes));
         m.put("MIGRATE_ON_START", String.valueOf(migrateOnStart));
         m.put("REPORT_MAX_DAYS", String.valueOf(reportMaxDays));
+        m.put("OUTBOX_RETENTION", outboxRetention.toString());
         m.put("SHUTDOWN_TIMEOUT", shutdownTimeout.toString());
         return m;
     }

@@ -7,7 +7,28 @@ import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
 /** Writes outbox rows inside the caller's transaction; the relay publishes them after commit. */
 public final class Outbox {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Outbox.class);
+
     private Outbox() {}
+
+    /**
+     * Deletes rows published longer ago than the retention: they are on Kafka, and the
+     * transitions, events and findings they announced stay in their own tables. Unpublished rows
+     * are never deleted, however old.
+     */
+    public static void purgePublished(DSLContext dsl, java.time.Duration retention) {
+        try {
+            int deleted = dsl.deleteFrom(OUTBOX)
+                    .where(OUTBOX.PUBLISHED_AT.lt(java.time.Instant.now().minus(retention)))
+                    .execute();
+            if (deleted > 0) {
+                log.info("outbox: removed {} row(s) published more than {} ago", deleted, retention);
+            }
+        } catch (RuntimeException e) {
+            // The next run tries again; keeping rows longer is harmless.
+            log.warn("outbox: could not remove old published rows: {}", e.getMessage());
+        }
+    }
 
     /** Appends a message; a message with the same event id already in the outbox is not added twice. */
     public static void append(DSLContext tx, OutboxMessage message) {

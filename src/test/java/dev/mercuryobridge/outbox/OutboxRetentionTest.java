@@ -1,0 +1,38 @@
+package dev.mercuryobridge.outbox;
+
+import dev.mercuryobridge.testing.TestApp;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class OutboxRetentionTest {
+
+    @Test
+    void only_rows_published_before_the_retention_are_removed() {
+        try (TestApp app = TestApp.start()) {
+            var dsl = app.dsl();
+            long old = insert(dsl, "old", Instant.now().minus(Duration.ofDays(8)));
+            long recent = insert(dsl, "recent", Instant.now().minus(Duration.ofDays(1)));
+            long unpublished = insert(dsl, "unpublished", null);
+            // "retention.test" is no topic of the service's (and topics are not auto-created), so the
+            // relay cannot publish the third row: it stays unpublished however old it gets.
+            Outbox.purgePublished(dsl, Duration.ofDays(7));
+
+            assertThat(dsl.fetchExists(OUTBOX, OUTBOX.ID.eq(old))).isFalse();
+            assertThat(dsl.fetchExists(OUTBOX, OUTBOX.ID.eq(recent))).isTrue();
+            assertThat(dsl.fetchExists(OUTBOX, OUTBOX.ID.eq(unpublished))).isTrue();
+        }
+    }
+
+    private static long insert(org.jooq.DSLContext dsl, String id, Instant publishedAt) {
+        return dsl.insertInto(OUTBOX)
+                .set(OUTBOX.TOPIC, "retention.test").set(OUTBOX.MESSAGE_KEY, id).set(OUTBOX.EVENT_ID, "retention/" + id)
+                .set(OUTBOX.EVENT_TYPE, "test").set(OUTBOX.PAYLOAD, new byte[] {'{', '}'})
+                .set(OUTBOX.PUBLISHED_AT, publishedAt)
+                .returning(OUTBOX.ID).fetchSingle(OUTBOX.ID);
+    }
+}
