@@ -29,11 +29,14 @@ final class Fields {
     }
 
     static String requiredText(JsonNode parent, String name) {
-        String text = text(parent, name);
-        if (text == null) {
+        return present(text(parent, name), name);
+    }
+
+    private static <T> T present(T value, String name) {
+        if (value == null) {
             throw new IllegalArgumentException("field '" + name + "' is missing");
         }
-        return text;
+        return value;
     }
 
     /** Mercuryo sends amounts as strings ("0.00400000"); numbers are accepted too. Scale is kept. */
@@ -54,11 +57,7 @@ final class Fields {
     }
 
     static BigDecimal requiredDecimal(JsonNode parent, String name) {
-        BigDecimal value = decimal(parent, name);
-        if (value == null) {
-            throw new IllegalArgumentException("field '" + name + "' is missing");
-        }
-        return value;
+        return present(decimal(parent, name), name);
     }
 
     /** ISO-8601 with Z or an offset ("2024-02-27T13:37:15Z"). */
@@ -75,11 +74,7 @@ final class Fields {
     }
 
     static Instant requiredInstant(JsonNode parent, String name) {
-        Instant value = instant(parent, name);
-        if (value == null) {
-            throw new IllegalArgumentException("field '" + name + "' is missing");
-        }
-        return value;
+        return present(instant(parent, name), name);
     }
 
     /** The first {@code max} characters, marked when cut: bodies and values go into messages. */
