@@ -43,8 +43,7 @@ public final class Main {
     }
 
     private static void migrate() {
-        Config config = Config.fromEnvironment(System.getenv());
-        try (Database database = Database.connect(config)) {
+        try (Database database = Database.fromEnvironment(System.getenv())) {
             database.migrate();
         }
     }

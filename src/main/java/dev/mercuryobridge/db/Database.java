@@ -31,6 +31,22 @@ public final class Database implements AutoCloseable {
         this.dsl = DSL.using(dataSource, SQLDialect.POSTGRES, new Settings().withRenderSchema(false));
     }
 
+    /**
+     * For the one-off commands ({@code migrate}, {@code report}): only DATABASE_URL,
+     * DATABASE_USER and DATABASE_PASSWORD are needed, not the service's whole configuration.
+     */
+    public static Database fromEnvironment(java.util.Map<String, String> env) {
+        String url = env.get("DATABASE_URL");
+        if (url == null || url.isBlank()) {
+            throw new dev.mercuryobridge.config.ConfigException(
+                    "DATABASE_URL: is required (a JDBC URL such as jdbc:postgresql://localhost:5432/mercuryo_bridge)");
+        }
+        if (!url.trim().startsWith("jdbc:postgresql://")) {
+            throw new dev.mercuryobridge.config.ConfigException("DATABASE_URL: must start with jdbc:postgresql://");
+        }
+        return connect(url.trim(), env.getOrDefault("DATABASE_USER", "postgres"), env.getOrDefault("DATABASE_PASSWORD", ""));
+    }
+
     /** A small pool for one-off work such as the report command. */
     public static Database connect(String url, String user, String password) {
         HikariConfig hc = new HikariConfig();

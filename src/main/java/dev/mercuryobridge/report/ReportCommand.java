@@ -40,13 +40,14 @@ public final class ReportCommand {
             System.err.println("report: " + e.getMessage());
             return 2;
         }
-        String url = env.get("DATABASE_URL");
-        if (url == null || url.isBlank()) {
-            System.err.println("report: DATABASE_URL is required (a JDBC URL such as jdbc:postgresql://localhost:5432/mercuryo_bridge)");
+        Database opened;
+        try {
+            opened = Database.fromEnvironment(env);
+        } catch (ConfigException e) {
+            System.err.println("report: " + e.getMessage());
             return 2;
         }
-        try (Database database = Database.connect(url, env.getOrDefault("DATABASE_USER", "postgres"),
-                env.getOrDefault("DATABASE_PASSWORD", ""))) {
+        try (Database database = opened) {
             ReconciliationReport report = new ReconciliationReport(database.dsl(), Clock.systemUTC());
             String out = opts.get("out");
             if (out == null || out.equals("-")) {
