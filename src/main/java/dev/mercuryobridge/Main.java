@@ -28,6 +28,12 @@ public final class Main {
         } catch (ConfigException e) {
             System.err.println(e.getMessage());
             System.exit(2);
+        } catch (RuntimeException e) {
+            // Start-up failed after the configuration was read (database unreachable, migration
+            // failed, port taken): one clear line, then the details for the operator.
+            System.err.println(command + " failed: " + rootMessage(e));
+            e.printStackTrace();
+            System.exit(1);
         }
     }
 
@@ -46,6 +52,14 @@ public final class Main {
         try (Database database = Database.fromEnvironment(System.getenv())) {
             database.migrate();
         }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + root.getMessage() + ")";
     }
 
     private static void usage(int status) {
