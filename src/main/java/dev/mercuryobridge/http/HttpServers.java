@@ -36,6 +36,9 @@ public final class HttpServers {
                 // stop timeout) while refusing new ones; Javalin nests its handler inside it.
                 server.setHandler(new GracefulHandler());
                 server.setStopTimeout(stopTimeout.toMillis());
+                // Requests Jetty refuses before Javalin sees them (a malformed URI, say) get the
+                // same JSON error shape as everything else.
+                server.setErrorHandler(new JsonErrorHandler());
             });
             config.requestLogger.http((ctx, millis) -> Timer.builder("http.server.requests")
                     .description("HTTP request latency")
@@ -68,6 +71,18 @@ public final class HttpServers {
             config.routes.error(405, ctx -> error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path()));
             routes.accept(config);
         });
+    }
+
+    private static final class JsonErrorHandler extends org.eclipse.jetty.server.handler.ErrorHandler {
+        @Override
+        protected void generateResponse(org.eclipse.jetty.server.Request request, org.eclipse.jetty.server.Response response,
+                                        int code, String message, Throwable cause, org.eclipse.jetty.util.Callback callback)
+                throws java.io.IOException {
+            byte[] body = Json.MAPPER.writeValueAsBytes(Map.of("error", codeFor(code),
+                    "message", message == null ? org.eclipse.jetty.http.HttpStatus.getMessage(code) : message));
+            response.getHeaders().put(org.eclipse.jetty.http.HttpHeader.CONTENT_TYPE, "application/json");
+            response.write(true, java.nio.ByteBuffer.wrap(body), callback);
+        }
     }
 
     public static void error(Context ctx, int status, String code, String message) {

@@ -138,4 +138,32 @@ class AdminApiTest {
         assertThat(json(bad).get("error").asText()).isEqualTo("invalid_id");
         assertThat(app.admin("GET", "/api/quarantine?limit=0").statusCode()).isEqualTo(400);
     }
+
+    @Test
+    void hostile_admin_input_gets_clear_answers() throws Exception {
+        var sqlish = app.admin("GET", "/api/transactions/x'%20or%20'1'='1");
+        assertThat(sqlish.statusCode()).isEqualTo(404);
+        assertThat(json(sqlish).get("error").asText()).isEqualTo("not_found");
+
+        var huge = app.adminJson("PUT", "/api/card-users/u1", "{\"email\":\"" + "a".repeat(2_000_000) + "@b.co\"}");
+        assertThat(huge.statusCode()).isEqualTo(413);
+        assertThat(json(huge).get("error").asText()).isEqualTo("payload_too_large");
+
+        var badId = app.adminJson("PUT", "/api/sell-requests/bad%20id", "{\"user_uuid\":\"u1\"}");
+        assertThat(badId.statusCode()).isEqualTo(400);
+        assertThat(json(badId).get("error").asText()).isEqualTo("invalid_id");
+
+        // Refused by the HTTP layer itself (a NUL in the path), still with the JSON error shape.
+        var nul = app.adminJson("PUT", "/api/sell-requests/%00bad", "{\"user_uuid\":\"u1\"}");
+        assertThat(nul.statusCode()).isEqualTo(400);
+        assertThat(json(nul).get("error").asText()).isEqualTo("bad_request");
+
+        var notObject = app.adminJson("PUT", "/api/card-users/u1", "[1,2]");
+        assertThat(notObject.statusCode()).isEqualTo(400);
+        assertThat(json(notObject).get("error").asText()).isEqualTo("invalid_body");
+
+        var unknown = app.admin("DELETE", "/api/transactions/x");
+        assertThat(unknown.statusCode()).isIn(404, 405);
+        assertThat(json(unknown).has("error")).isTrue();
+    }
 }
