@@ -145,7 +145,7 @@ class AdminApiTest {
         assertThat(sqlish.statusCode()).isEqualTo(404);
         assertThat(json(sqlish).get("error").asText()).isEqualTo("not_found");
 
-        var huge = app.adminJson("PUT", "/api/card-users/u1", "{\"email\":\"" + "a".repeat(2_000_000) + "@b.co\"}");
+        var huge = app.adminOnOwnConnection("PUT", "/api/card-users/u1", "{\"email\":\"" + "a".repeat(2_000_000) + "@b.co\"}");
         assertThat(huge.statusCode()).isEqualTo(413);
         assertThat(json(huge).get("error").asText()).isEqualTo("payload_too_large");
 
@@ -154,7 +154,7 @@ class AdminApiTest {
         assertThat(json(badId).get("error").asText()).isEqualTo("invalid_id");
 
         // Refused by the HTTP layer itself (a NUL in the path), still with the JSON error shape.
-        var nul = app.adminJson("PUT", "/api/sell-requests/%00bad", "{\"user_uuid\":\"u1\"}");
+        var nul = app.adminOnOwnConnection("PUT", "/api/sell-requests/%00bad", "{\"user_uuid\":\"u1\"}");
         assertThat(nul.statusCode()).isEqualTo(400);
         assertThat(json(nul).get("error").asText()).isEqualTo("bad_request");
 

@@ -134,7 +134,11 @@ class CallbackRoutesTest {
     void oversized_body_is_413_before_it_is_read() throws Exception {
         byte[] big = new byte[262_145];
         Arrays.fill(big, (byte) ' ');
-        HttpResponse<String> response = app.postCallback(TRANSACTION_PATH, big, SignatureVerifier.sign(TestApp.SIGN_KEY, big));
+        // On a connection of its own: the server closes it after refusing the body.
+        HttpResponse<String> response = TestApp.sendOnOwnConnection(java.net.http.HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + app.app().httpPort() + TRANSACTION_PATH))
+                .header("X-Signature", SignatureVerifier.sign(TestApp.SIGN_KEY, big))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(big)).build());
 
         assertThat(response.statusCode()).isEqualTo(413);
         assertThat(json(response).get("error").asText()).isEqualTo("payload_too_large");

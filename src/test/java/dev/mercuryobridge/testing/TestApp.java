@@ -127,6 +127,32 @@ public final class TestApp implements AutoCloseable {
         return send(request.build());
     }
 
+    /**
+     * Sends on a connection of its own. For requests the server answers by closing the connection
+     * (an oversized or malformed request): a pooled connection would be handed to the next
+     * request already closed.
+     */
+    public HttpResponse<String> adminOnOwnConnection(String method, String path, String jsonBody) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.adminPort() + path))
+                .timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + ADMIN_TOKEN)
+                .method(method, HttpRequest.BodyPublishers.ofString(jsonBody))
+                .build();
+        return sendOnOwnConnection(request);
+    }
+
+    public static HttpResponse<String> sendOnOwnConnection(HttpRequest request) {
+        try (HttpClient own = HttpClient.newHttpClient()) {
+            return own.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static HttpResponse<String> send(HttpRequest request) {
         try {
             return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
