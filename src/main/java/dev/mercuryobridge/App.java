@@ -6,6 +6,7 @@ import dev.mercuryobridge.admin.TransactionQueries;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.db.Database;
 import dev.mercuryobridge.db.generated.Routines;
+import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.http.HttpServers;
 import dev.mercuryobridge.ingest.CallbackMetrics;
 import dev.mercuryobridge.ingest.CallbackRoutes;
@@ -96,12 +97,18 @@ public final class App implements AutoCloseable {
 
             SignatureVerifier verifier = new SignatureVerifier(config.signKeys());
             CallbackMetrics callbackMetrics = new CallbackMetrics(registry);
-            IngestService ingest = new IngestService(database.dsl(), new Messages(config.topics()), callbackMetrics);
+            Messages messages = new Messages(config.topics());
+            IngestService ingest = new IngestService(database.dsl(), messages, callbackMetrics, Clock.systemUTC());
             KafkaClients kafka = new KafkaClients(config);
             OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka, registry);
             KafkaHealth kafkaHealth = new KafkaHealth(kafka.admin(), relay);
             QuarantineService quarantine = new QuarantineService(ingest, database.dsl());
             TransactionQueries transactions = new TransactionQueries(database.dsl());
+
+            MercuryoClient mercuryo = new MercuryoClient(config.mercuryoApiBaseUrl(), config.mercuryoPartnerToken(),
+                    new MercuryoClient.Settings(config.mercuryoApiTimeout(), 4, Duration.ofMillis(200), Duration.ofSeconds(5)));
+            Reconciler reconciler = new Reconciler(config, database.dsl(), ingest, new Findings(messages), mercuryo,
+                    registry, Clock.systemUTC());
 
             Health health = new Health()
                     .add("database", () -> database.reachable()
@@ -110,12 +117,8 @@ public final class App implements AutoCloseable {
                     .add("migrations", () -> database.migrationsApplied()
                             ? Health.Check.up("applied")
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
-                    .add("kafka", kafkaHealth);
-
-            MercuryoClient mercuryo = new MercuryoClient(config.mercuryoApiBaseUrl(), config.mercuryoPartnerToken(),
-                    new MercuryoClient.Settings(config.mercuryoApiTimeout(), 4, Duration.ofMillis(200), Duration.ofSeconds(5)));
-            Reconciler reconciler = new Reconciler(config, database.dsl(), ingest, mercuryo,
-                    registry, Clock.systemUTC());
+                    .add("kafka", kafkaHealth)
+                    .add("reconciler", () -> reconcilerHealth(reconciler, config));
             ReconcileRoutes reconcileRoutes = new ReconcileRoutes(database.dsl(), reconciler);
             ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(database.dsl(), Clock.systemUTC()),
                     config.reportMaxDays());
@@ -147,6 +150,29 @@ public final class App implements AutoCloseable {
             database.close();
             throw e;
         }
+    }
+
+    /**
+     * The last reconciliation run, as readiness shows it: never down (callbacks do not depend on
+     * it), degraded when the last run failed as a whole or none finished for three intervals. The
+     * reason is on the run (admin API), not here: readiness is open to anyone.
+     */
+    private static Health.Check reconcilerHealth(Reconciler reconciler, Config config) {
+        var last = reconciler.lastRun();
+        if (last.isEmpty()) {
+            return Health.Check.up("no run yet");
+        }
+        Reconciler.LastRun run = last.get();
+        String where = "see /api/reconciliation/runs/" + run.id();
+        if ("failed".equals(run.status())) {
+            return new Health.Check(Health.Status.DEGRADED, "last run " + run.id() + " failed; " + where);
+        }
+        boolean scheduled = !config.mercuryoPartnerToken().isEmpty();
+        java.time.Instant lastActivity = run.finishedAt() != null ? run.finishedAt() : run.startedAt();
+        if (scheduled && lastActivity.isBefore(java.time.Instant.now().minus(config.reconcileInterval().multipliedBy(3)))) {
+            return new Health.Check(Health.Status.DEGRADED, "no run for more than three intervals; last was run " + run.id());
+        }
+        return Health.Check.up("last run " + run.id() + " " + run.status());
     }
 
     /** Keeps monthly partitions of the raw callback table prepared ahead of time. */

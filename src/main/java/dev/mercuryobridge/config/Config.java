@@ -34,7 +34,6 @@ public record Config(
         Duration reconcileInterval,
         Duration reconcileGracePeriod,
         int reconcileConcurrency,
-        String defaultUserIp,
         int maxBodyBytes,
         boolean migrateOnStart,
         int reportMaxDays,
@@ -77,7 +76,6 @@ public record Config(
                 r.duration("RECONCILE_INTERVAL", Duration.ofMinutes(5)),
                 r.durationOrZero("RECONCILE_GRACE_PERIOD", Duration.ofMinutes(10)),
                 r.integer("RECONCILE_CONCURRENCY", 4, 1, 64),
-                r.ipAddress("MERCURYO_DEFAULT_USER_IP", "127.0.0.1"),
                 r.integer("MAX_BODY_BYTES", 262_144, 1_024, 16 * 1024 * 1024),
                 r.bool("MIGRATE_ON_START", true),
                 r.integer("REPORT_MAX_DAYS", 366, 1, 100_000),
@@ -86,6 +84,11 @@ public record Config(
         if (new java.util.HashSet<>(List.of(config.topics.transactions(), config.topics.spendCard(),
                 config.topics.reconciliation())).size() < 3) {
             r.problems.add("KAFKA_TOPIC_*: the three topics must have different names");
+        }
+        if (r.raw("MERCURYO_DEFAULT_USER_IP") != null) {
+            // A placeholder B2B-User-Ip misleads Mercuryo's antifraud (403020) on the user's behalf.
+            r.problems.add("MERCURYO_DEFAULT_USER_IP: is no longer supported; register each card user's real IP with"
+                    + " PUT /api/card-users/{uuid} (users without one are listed on each run, not polled)");
         }
         if (config.httpPort != 0 && config.httpPort == config.adminPort) {
             r.problems.add("ADMIN_PORT: must differ from HTTP_PORT (both are " + config.httpPort + ")");
@@ -120,7 +123,6 @@ public record Config(
         m.put("RECONCILE_INTERVAL", reconcileInterval.toString());
         m.put("RECONCILE_GRACE_PERIOD", reconcileGracePeriod.toString());
         m.put("RECONCILE_CONCURRENCY", String.valueOf(reconcileConcurrency));
-        m.put("MERCURYO_DEFAULT_USER_IP", defaultUserIp);
         m.put("MAX_BODY_BYTES", String.valueOf(maxBodyBytes));
         m.put("MIGRATE_ON_START", String.valueOf(migrateOnStart));
         m.put("REPORT_MAX_DAYS", String.valueOf(reportMaxDays));
@@ -283,14 +285,6 @@ public record Config(
                 }
                 return d;
             }, "an ISO-8601 duration such as PT10M (PT0S allowed)");
-        }
-
-        String ipAddress(String name, String fallback) {
-            String v = string(name, fallback);
-            if (!isIpLiteral(v)) {
-                problems.add(name + ": must be an IPv4 or IPv6 address (got '" + v + "')");
-            }
-            return v;
         }
 
         Duration duration(String name, Duration fallback) {

@@ -8,12 +8,16 @@ import java.util.UUID;
 /** The two kinds of callback Mercuryo sends, as validated by {@link CallbackParser}. */
 public sealed interface Callback {
 
-    /** A transaction status report ({@code data} of the transaction callback). */
+    /**
+     * A transaction status report: the {@code data} of a transaction callback, or a status the
+     * reconciler read from Mercuryo's API. {@code updatedAtTs} is Mercuryo's time of the change
+     * (unix seconds); null for an API read, which carries none.
+     */
     record Transaction(
             String id,
             String type,
             String status,
-            long updatedAtTs,
+            Long updatedAtTs,
             Long createdAtTs,
             String paymentMethod,
             String merchantTransactionId,

@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.db.DatabaseErrors;
 import dev.mercuryobridge.db.generated.Keys;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
+import dev.mercuryobridge.finding.Finding;
+import dev.mercuryobridge.finding.FindingKind;
+import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.http.Json;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.outbox.Outbox;
@@ -17,13 +20,13 @@ import org.slf4j.LoggerFactory;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 import static dev.mercuryobridge.db.generated.Tables.CALLBACK;
-import static dev.mercuryobridge.db.generated.Tables.CARD_USER;
 import static dev.mercuryobridge.db.generated.Tables.WATCHED_SELL_REQUEST;
-import static dev.mercuryobridge.db.generated.Tables.FINDING;
 import static dev.mercuryobridge.db.generated.Tables.QUARANTINE;
 import static dev.mercuryobridge.db.generated.Tables.SPEND_CARD_EVENT;
 import static dev.mercuryobridge.db.generated.Tables.STATUS_TRANSITION;
@@ -46,12 +49,16 @@ public final class IngestService {
 
     private final DSLContext dsl;
     private final Messages messages;
+    private final Findings findings;
     private final IngestListener listener;
+    private final Clock clock;
 
-    public IngestService(DSLContext dsl, Messages messages, IngestListener listener) {
+    public IngestService(DSLContext dsl, Messages messages, IngestListener listener, Clock clock) {
         this.dsl = dsl;
         this.messages = messages;
+        this.findings = new Findings(messages);
         this.listener = listener;
+        this.clock = clock;
     }
 
     /** Stores a verified callback body; the answer is known only after the commit. */
@@ -93,24 +100,65 @@ public final class IngestService {
         });
     }
 
-    /** Stores a status report that the reconciler read from Mercuryo's API. */
-    public Outcome recordFromReconciler(Callback.Transaction report) {
-        return inTransaction(tx -> record(tx, report, null, DetectedBy.RECONCILER));
-    }
-
     /**
      * Runs a callback through the write path inside an open transaction: the entry point for
-     * callbacks, quarantine replays and the reconciler alike.
+     * callbacks and quarantine replays alike.
      */
     Outcome record(DSLContext tx, Callback callback, Long callbackId, DetectedBy by) {
         return switch (callback) {
-            case Callback.Transaction t -> recordTransaction(tx, t, callbackId, by);
+            case Callback.Transaction t -> recordCallback(tx, t, callbackId, by);
             case Callback.SpendCardEvent e -> recordSpendCardEvent(tx, e, callbackId);
         };
     }
 
-    private Outcome recordTransaction(DSLContext tx, Callback.Transaction t, Long callbackId, DetectedBy by) {
-        Long eventId = tx.insertInto(TRANSACTION_EVENT)
+    /** What an API read did, and the status we held before it. */
+    public record ApiRead(Outcome outcome, String previousStatus) {}
+
+    /**
+     * Applies a status the reconciler read from Mercuryo's API ({@code report.updatedAtTs()} is
+     * null: the API gives no time) through the same path as a callback. A further status is a
+     * callback we missed: the transition is written with {@code detected_by = reconciler} and the
+     * missed callback raised as a finding, resolved at once (this very write corrects the state),
+     * all in one transaction. A read that changes nothing writes nothing: {@link Outcome#DUPLICATE}
+     * for the status we hold, {@link Outcome#STALE} for an earlier one.
+     */
+    public ApiRead recordApiStatus(Callback.Transaction report, long runId) {
+        if (report.updatedAtTs() != null) {
+            throw new IllegalArgumentException("an API read carries no Mercuryo time");
+        }
+        return inTransaction(tx -> {
+            TransactionStateRecord state = lockState(tx, report.id());
+            String before = state == null ? null : state.getStatus();
+            LongSupplier event = () -> insertEvent(tx, report, null, DetectedBy.RECONCILER);
+            Outcome outcome = state == null
+                    ? create(tx, report, DetectedBy.RECONCILER, event)
+                    : apply(tx, report, state, DetectedBy.RECONCILER, event);
+            if (outcome == Outcome.ACCEPTED) {
+                findings.raise(tx, new Finding(FindingKind.MISSED_CALLBACK, report.id(), report.status(), before,
+                        DetectedBy.RECONCILER.dbValue(), new RunRef(runId), runId, true));
+            }
+            return new ApiRead(outcome, before);
+        });
+    }
+
+    /** Detail of a finding raised by a reconciliation run. */
+    public record RunRef(long runId) {}
+
+    /** Detail of a conflicting final status: the event that reported it (null for an API read). */
+    record ConflictDetail(Long transactionEventId) {}
+
+    private Outcome recordCallback(DSLContext tx, Callback.Transaction t, Long callbackId, DetectedBy by) {
+        Long eventId = insertEvent(tx, t, callbackId, by);
+        if (eventId == null) {
+            return Outcome.DUPLICATE;
+        }
+        TransactionStateRecord state = lockState(tx, t.id());
+        return state == null ? create(tx, t, by, () -> eventId) : apply(tx, t, state, by, () -> eventId);
+    }
+
+    /** The deduplicated event; null when the same (id, status, updated_at_ts) was recorded before. */
+    private static Long insertEvent(DSLContext tx, Callback.Transaction t, Long callbackId, DetectedBy by) {
+        return tx.insertInto(TRANSACTION_EVENT)
                 .set(TRANSACTION_EVENT.TRANSACTION_ID, t.id())
                 .set(TRANSACTION_EVENT.STATUS, t.status())
                 .set(TRANSACTION_EVENT.UPDATED_AT_TS, t.updatedAtTs())
@@ -121,51 +169,46 @@ public final class IngestService {
                 .returning(TRANSACTION_EVENT.ID)
                 .fetchOptional(TRANSACTION_EVENT.ID)
                 .orElse(null);
-        if (eventId == null) {
-            return Outcome.DUPLICATE;
-        }
-        if (t.userUuid() != null) {
-            JsonNode cardId = t.data().get("card_id");
-            learnCardUser(tx, t.userUuid(), t.userEmail(), cardId != null && cardId.isTextual() ? cardId.textValue() : null);
-        }
+    }
 
-        StateMachine.Report report = new StateMachine.Report(t.type(), t.status(), t.updatedAtTs());
-        TransactionStateRecord state = lockState(tx, t.id());
-        if (state == null) {
-            if (StateMachine.decide(null, report) instanceof StateMachine.Decision.Create c) {
-                TransactionStateRecord created = tx.newRecord(TRANSACTION_STATE);
-                created.setTransactionId(t.id());
-                created.setStatus(t.status());
-                created.setStatusRank(c.rank());
-                created.setFinal(c.isFinal());
-                created.setLastSequence(1);
-                applyDetails(created, t, by);
-                int inserted = tx.insertInto(TRANSACTION_STATE).set(created).onConflictDoNothing().execute();
-                if (inserted == 1) {
-                    appendTransition(tx, created, null, eventId, by);
-                    return Outcome.ACCEPTED;
-                }
-            }
-            // Another report of this transaction created the state concurrently and has
-            // committed (the insert waited for it): decide against what it stored.
-            state = lockState(tx, t.id());
+    /** The first report of a transaction: its state and transition number 1. */
+    private Outcome create(DSLContext tx, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
+        StateMachine.Decision.Create c = (StateMachine.Decision.Create) StateMachine.decide(null, report(t));
+        TransactionStateRecord created = tx.newRecord(TRANSACTION_STATE);
+        created.setTransactionId(t.id());
+        created.setStatus(t.status());
+        created.setStatusRank(c.rank());
+        created.setFinal(c.isFinal());
+        created.setLastSequence(1);
+        applyDetails(created, t, by);
+        if (tx.insertInto(TRANSACTION_STATE).set(created).onConflictDoNothing().execute() == 1) {
+            appendTransition(tx, created, null, eventId.getAsLong(), by, t.updatedAtTs());
+            return Outcome.ACCEPTED;
         }
+        // Another report of this transaction created the state concurrently and has committed
+        // (the insert waited for it): decide against what it stored.
+        return apply(tx, t, lockState(tx, t.id()), by, eventId);
+    }
+
+    /** Decides a report against the locked state and carries the decision out. */
+    private Outcome apply(DSLContext tx, Callback.Transaction t, TransactionStateRecord state, DetectedBy by,
+                          LongSupplier eventId) {
         StateMachine.Decision decision = StateMachine.decide(new StateMachine.Current(
-                state.getTransactionType(), state.getStatus(), state.getUpdatedAtTs(),
-                state.getFinal(), state.getLastSequence()), report);
-
+                state.getTransactionType(), state.getStatus(), state.getUpdatedAtTs(), state.getFinal(),
+                state.getLastSequence(), DetectedBy.RECONCILER.dbValue().equals(state.getLastDetectedBy())), report(t));
         return switch (decision) {
             case StateMachine.Decision.Create c ->
                     throw new IllegalStateException("a stored transaction cannot be created again");
             case StateMachine.Decision.Advance a -> {
+                long event = eventId.getAsLong();
                 state.setStatus(t.status());
                 state.setStatusRank(a.rank());
                 state.setFinal(a.isFinal());
                 state.setLastSequence(a.sequence());
-                state.setLastChangedAt(Instant.now());
+                state.setLastChangedAt(clock.instant());
                 applyDetails(state, t, by);
                 state.update();
-                appendTransition(tx, state, a.previousStatus(), eventId, by);
+                appendTransition(tx, state, a.previousStatus(), event, by, t.updatedAtTs());
                 yield Outcome.ACCEPTED;
             }
             case StateMachine.Decision.Refresh r -> {
@@ -175,16 +218,21 @@ public final class IngestService {
             }
             case StateMachine.Decision.Ignore i -> {
                 log.debug("transaction {}: report {}@{} changes nothing ({})", t.id(), t.status(), t.updatedAtTs(), i.reason());
-                yield Outcome.STALE;
+                yield i.reason() == StateMachine.Reason.SAME_STATUS ? Outcome.DUPLICATE : Outcome.STALE;
             }
             case StateMachine.Decision.Conflict c -> {
                 log.warn("transaction {}: final status {} reported after final status {}; kept as a finding",
                         t.id(), c.reportedFinal(), c.storedFinal());
-                raiseFinding(tx, new Finding("final_status_conflict", t.id(), c.storedFinal(), c.reportedFinal(), by,
-                        "{\"transaction_event_id\":" + eventId + "}", null, false));
+                Long event = by == DetectedBy.CALLBACK ? eventId.getAsLong() : null;
+                findings.raise(tx, new Finding(FindingKind.FINAL_STATUS_CONFLICT, t.id(), c.storedFinal(), c.reportedFinal(),
+                        by.dbValue(), new ConflictDetail(event), null, false));
                 yield Outcome.CONFLICT;
             }
         };
+    }
+
+    private static StateMachine.Report report(Callback.Transaction t) {
+        return new StateMachine.Report(t.type(), t.status(), t.updatedAtTs());
     }
 
     private static TransactionStateRecord lockState(DSLContext tx, String transactionId) {
@@ -194,9 +242,12 @@ public final class IngestService {
                 .fetchOne();
     }
 
-    /** Copies what a report says about the transaction; fields it omits keep their stored value. */
+    /**
+     * Copies what a report says about the transaction; fields it omits keep their stored value.
+     * Only a callback brings Mercuryo's time: an API read leaves {@code updated_at_ts} as it was.
+     */
     private static void applyDetails(TransactionStateRecord s, Callback.Transaction t, DetectedBy by) {
-        s.setUpdatedAtTs(t.updatedAtTs());
+        if (t.updatedAtTs() != null) s.setUpdatedAtTs(t.updatedAtTs());
         s.setLastDetectedBy(by.dbValue());
         if (t.type() != null) s.setTransactionType(t.type());
         if (t.paymentMethod() != null) s.setPaymentMethod(t.paymentMethod());
@@ -213,9 +264,15 @@ public final class IngestService {
         if (t.userEmail() != null) s.setUserEmail(t.userEmail());
     }
 
-    /** The transition row and its outbox message, from the state as just written. */
-    private void appendTransition(DSLContext tx, TransactionStateRecord s, String previousStatus, long eventId, DetectedBy by) {
-        Instant changedAt = Instant.ofEpochSecond(s.getUpdatedAtTs());
+    /**
+     * The transition row and its outbox message, from the state as just written. {@code mercuryoTs}
+     * is the report's Mercuryo time: null for an API read, whose transition has only our
+     * observation time.
+     */
+    private void appendTransition(DSLContext tx, TransactionStateRecord s, String previousStatus, long eventId,
+                                  DetectedBy by, Long mercuryoTs) {
+        Instant changedAt = mercuryoTs == null ? null : Instant.ofEpochSecond(mercuryoTs);
+        Instant observedAt = clock.instant();
         tx.insertInto(STATUS_TRANSITION)
                 .set(STATUS_TRANSITION.TRANSACTION_ID, s.getTransactionId())
                 .set(STATUS_TRANSITION.SEQUENCE, s.getLastSequence())
@@ -225,82 +282,20 @@ public final class IngestService {
                 .set(STATUS_TRANSITION.STATUS_CHANGED_AT, changedAt)
                 .set(STATUS_TRANSITION.DETECTED_BY, by.dbValue())
                 .set(STATUS_TRANSITION.EVENT_ID, eventId)
+                .set(STATUS_TRANSITION.RECORDED_AT, observedAt)
                 .execute();
         Outbox.append(tx, messages.transition(new Messages.Transition(
                 s.getTransactionId(), s.getMerchantTransactionId(), s.getTransactionType(), s.getPaymentMethod(),
                 previousStatus, s.getStatus(), s.getFinal(), s.getAmount(), s.getCurrency(), s.getFiatAmount(),
                 s.getFiatCurrency(), s.getFee(), s.getPartnerFee(), s.getRate(), s.getUserUuid(),
-                changedAt, by.dbValue(), s.getLastSequence())));
-    }
-
-    /**
-     * Stores a finding once (by kind, subject and actual value) and announces it on the
-     * reconciliation topic in the same transaction. Returns true when it is new.
-     */
-    public boolean raiseFinding(DSLContext tx, Finding finding) {
-        return tx.insertInto(FINDING)
-                .set(FINDING.KIND, finding.kind())
-                .set(FINDING.SUBJECT, finding.subject())
-                .set(FINDING.EXPECTED, finding.expected())
-                .set(FINDING.ACTUAL, finding.actual())
-                .set(FINDING.DETECTED_BY, finding.detectedBy().dbValue())
-                .set(FINDING.DETAIL, finding.detailJson() == null ? null : JSONB.valueOf(finding.detailJson()))
-                .set(FINDING.RUN_ID, finding.runId())
-                .set(FINDING.RESOLVED_AT, finding.resolvedOnDetection() ? DSL.currentInstant() : null)
-                .onConflictDoNothing()
-                .returning(FINDING.ID, FINDING.DETECTED_AT)
-                .fetchOptional()
-                .map(f -> {
-                    Outbox.append(tx, messages.finding(new Messages.Finding(f.getId(), finding.kind(), finding.subject(),
-                            finding.expected(), finding.actual(), finding.detectedBy().dbValue(), f.getDetectedAt())));
-                    return true;
-                })
-                .orElse(false);
-    }
-
-    /** A finding to raise: what disagrees, where, and whether raising it also settled it. */
-    public record Finding(String kind, String subject, String expected, String actual, DetectedBy detectedBy,
-                          String detailJson, Long runId, boolean resolvedOnDetection) {}
-
-    /**
-     * Applies a status the reconciler read from Mercuryo's API through the same path as a
-     * callback, and raises the missed callback as a finding, in one transaction. The finding is
-     * resolved at once: the state is corrected by this very write.
-     */
-    public Outcome recordMissedStatus(Callback.Transaction report, String storedStatus, long runId) {
-        return inTransaction(tx -> {
-            Outcome outcome = record(tx, report, null, DetectedBy.RECONCILER);
-            if (outcome == Outcome.ACCEPTED) {
-                raiseFinding(tx, new Finding("missed_callback", report.id(), report.status(), storedStatus,
-                        DetectedBy.RECONCILER, "{\"run_id\":" + runId + "}", runId, true));
-            }
-            return outcome;
-        });
-    }
-
-    private static void learnCardUser(DSLContext tx, String userUuid, String email, String cardId) {
-        tx.insertInto(CARD_USER)
-                .set(CARD_USER.USER_UUID, userUuid)
-                .set(CARD_USER.EMAIL, email)
-                .set(CARD_USER.CARD_ID, cardId)
-                .set(CARD_USER.SOURCE, "callback")
-                .onConflict(CARD_USER.USER_UUID)
-                .doUpdate()
-                .set(CARD_USER.EMAIL, DSL.coalesce(CARD_USER.EMAIL, DSL.excluded(CARD_USER.EMAIL)))
-                .set(CARD_USER.CARD_ID, DSL.coalesce(DSL.excluded(CARD_USER.CARD_ID), CARD_USER.CARD_ID))
-                .set(CARD_USER.UPDATED_AT, DSL.currentInstant())
-                // Only when something is learned: most callbacks repeat what is known.
-                .where(CARD_USER.EMAIL.isNull().and(DSL.excluded(CARD_USER.EMAIL).isNotNull())
-                        .or(DSL.excluded(CARD_USER.CARD_ID).isNotNull()
-                                .and(CARD_USER.CARD_ID.isDistinctFrom(DSL.excluded(CARD_USER.CARD_ID)))))
-                .execute();
+                changedAt, observedAt, by.dbValue(), s.getLastSequence())));
     }
 
     private Outcome recordSpendCardEvent(DSLContext tx, Callback.SpendCardEvent e, Long callbackId) {
         if (callbackId == null) {
             throw new IllegalArgumentException("a Spend Card event always comes from a callback");
         }
-        Instant receivedAt = Instant.now();
+        Instant receivedAt = clock.instant();
         int inserted = tx.insertInto(SPEND_CARD_EVENT)
                 .set(SPEND_CARD_EVENT.EVENT_ID, e.eventId())
                 .set(SPEND_CARD_EVENT.EVENT_NAME, e.eventName())
@@ -313,9 +308,6 @@ public final class IngestService {
                 .execute();
         if (inserted == 0) {
             return Outcome.DUPLICATE;
-        }
-        if (e.userUuid() != null) {
-            learnCardUser(tx, e.userUuid(), e.body().path("user").path("email").textValue(), e.cardId());
         }
         JsonNode sellRequestId = e.body().path("sell_request").path("id");
         if (sellRequestId.isTextual() && !sellRequestId.textValue().isBlank()) {

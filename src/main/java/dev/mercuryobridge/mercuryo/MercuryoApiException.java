@@ -1,21 +1,16 @@
 package dev.mercuryobridge.mercuryo;
 
 /**
- * Mercuryo answered, and the answer is a failure or unusable. {@code code} is Mercuryo's six-digit
- * error code (e.g. 401000 authorization failed, 403020 IP blacklisted, 404000 no open card, 500001
- * various); when the answer carries none it is {@code httpStatus * 1000}, so a 502 from a proxy is
- * 502000 and a 2xx answer the client cannot use (bad JSON, missing fields, a pagination loop) is
- * 200000.
+ * Mercuryo answered with an error in its own JSON shape: {@code code} is its six-digit error code
+ * (see {@link MercuryoErrors}). A 5xx that is not Mercuryo's JSON (a gateway's 502 page) is also
+ * this exception, with code {@code httpStatus * 1000}, because it is an outage worth retrying, not
+ * a misconfiguration. Any other answer that is not Mercuryo's JSON is a
+ * {@link MercuryoProtocolException}.
  *
  * <p>Failures where no answer arrived (timeout, connection refused or reset) are not this exception:
  * they surface as {@link java.io.UncheckedIOException} once the retries are spent.
  */
 public final class MercuryoApiException extends RuntimeException {
-
-    /** Authorization failed: the user token is expired or revoked, or the partner token is wrong. */
-    public static final int AUTHORIZATION_FAILED = 401000;
-    /** Mercuryo's "various reasons" code, documented as worth retrying with backoff. */
-    public static final int VARIOUS_RETRYABLE = 500001;
 
     private final int httpStatus;
     private final int code;

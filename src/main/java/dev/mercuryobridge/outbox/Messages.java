@@ -38,12 +38,16 @@ public final class Messages {
                              String paymentMethod, String previousStatus, String status, boolean isFinal,
                              BigDecimal amount, String currency, BigDecimal fiatAmount, String fiatCurrency,
                              BigDecimal fee, BigDecimal partnerFee, BigDecimal rate, String userUuid,
-                             Instant statusChangedAt, String detectedBy, int sequence) {}
+                             Instant statusChangedAt, Instant observedAt, String detectedBy, int sequence) {}
 
     public record SpendCardEvent(String eventId, String eventName, String cardId, String userUuid,
                                  Instant receivedAt, ObjectNode event) {}
 
-    public record Finding(long id, String kind, String subject, String expected, String actual,
+    /**
+     * A finding announced for the {@code occurrence}-th time: 1 when first raised, more when it was
+     * resolved and then observed again.
+     */
+    public record Finding(long id, int occurrence, String kind, String subject, String expected, String actual,
                           String detectedBy, Instant detectedAt) {}
 
     private final Config.Topics topics;
@@ -69,12 +73,14 @@ public final class Messages {
         data.put("partner_fee", plain(t.partnerFee()));
         data.put("rate", plain(t.rate()));
         data.put("user_uuid", t.userUuid());
-        data.put("status_changed_at", t.statusChangedAt().toString());
+        // Mercuryo's time of the change when a callback told it; an API read carries none.
+        data.put("status_changed_at", t.statusChangedAt() == null ? null : t.statusChangedAt().toString());
+        data.put("observed_at", t.observedAt().toString());
         data.put("detected_by", t.detectedBy());
         data.put("sequence", t.sequence());
         String id = "transaction/" + t.transactionId() + "/" + t.sequence();
         return message(topics.transactions(), t.transactionId(), id, TRANSACTION_STATUS_CHANGED,
-                t.transactionId(), t.statusChangedAt(), data);
+                t.transactionId(), t.statusChangedAt() != null ? t.statusChangedAt() : t.observedAt(), data);
     }
 
     public OutboxMessage spendCardEvent(SpendCardEvent e) {
@@ -93,13 +99,16 @@ public final class Messages {
     public OutboxMessage finding(Finding f) {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("finding_id", f.id());
+        data.put("occurrence", f.occurrence());
         data.put("kind", f.kind());
         data.put("subject", f.subject());
         data.put("expected", f.expected());
         data.put("actual", f.actual());
         data.put("detected_by", f.detectedBy());
         data.put("detected_at", f.detectedAt().toString());
-        return message(topics.reconciliation(), f.subject(), "finding/" + f.id(), FINDING_RAISED,
+        // The first announcement keeps the id it always had; a reopened finding is news again.
+        String id = f.occurrence() == 1 ? "finding/" + f.id() : "finding/" + f.id() + "/" + f.occurrence();
+        return message(topics.reconciliation(), f.subject(), id, FINDING_RAISED,
                 f.subject(), f.detectedAt(), data);
     }
 

@@ -34,11 +34,18 @@ public final class ReconcileRoutes {
 
     public record SellRequestView(String id, String userUuid, String source, Instant registeredAt) {}
 
+    /**
+     * A run. {@code failure} says why it failed as a whole (e.g. a base URL that does not answer
+     * like Mercuryo); {@code needsRegistration} lists the card users it could not check for want of
+     * an e-mail or a real IP (register them with PUT /api/card-users/{uuid}).
+     */
     public record RunView(long id, String trigger, String status, Instant startedAt, Instant finishedAt,
-                          int itemsChecked, int findings, int errors, JsonNode errorDetail) {}
+                          int itemsChecked, int findings, int errors, JsonNode errorDetail, String failure,
+                          JsonNode needsRegistration) {}
 
     public record FindingView(long id, String kind, String subject, String expected, String actual,
-                              String detectedBy, Long runId, Instant detectedAt, Instant resolvedAt, JsonNode detail) {}
+                              String detectedBy, Long runId, Instant detectedAt, Instant lastDetectedAt, int occurrence,
+                              Instant resolvedAt, JsonNode detail) {}
 
     public record RunDetail(@JsonProperty("run") RunView run, List<FindingView> findings) {}
 
@@ -162,13 +169,15 @@ public final class ReconcileRoutes {
 
     private static RunView runView(dev.mercuryobridge.db.generated.tables.records.ReconciliationRunRecord r) {
         return new RunView(r.getId(), r.getTrigger(), r.getStatus(), r.getStartedAt(), r.getFinishedAt(),
-                r.getItemsChecked(), r.getFindings(), r.getErrors(), Jsonb.read(r.getErrorDetail()));
+                r.getItemsChecked(), r.getFindings(), r.getErrors(), Jsonb.read(r.getErrorDetail()), r.getFailure(),
+                Jsonb.read(r.getNeedsRegistration()));
     }
 
     private List<FindingView> findings(org.jooq.Condition condition, int limit) {
         return dsl.selectFrom(FINDING).where(condition).orderBy(FINDING.ID).limit(limit)
                 .fetch(f -> new FindingView(f.getId(), f.getKind(), f.getSubject(), f.getExpected(), f.getActual(),
-                        f.getDetectedBy(), f.getRunId(), f.getDetectedAt(), f.getResolvedAt(), Jsonb.read(f.getDetail())));
+                        f.getDetectedBy(), f.getRunId(), f.getDetectedAt(), f.getLastDetectedAt(), f.getOccurrence(),
+                        f.getResolvedAt(), Jsonb.read(f.getDetail())));
     }
 
 

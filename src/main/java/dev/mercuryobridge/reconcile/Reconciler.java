@@ -1,19 +1,15 @@
 package dev.mercuryobridge.reconcile;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.db.DatabaseErrors;
-import dev.mercuryobridge.db.Jsonb;
-import dev.mercuryobridge.http.Json;
-import dev.mercuryobridge.ingest.Callback;
-import dev.mercuryobridge.ingest.DetectedBy;
+import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.ingest.IngestService;
-import dev.mercuryobridge.ingest.Outcome;
-import dev.mercuryobridge.ingest.TransactionStatuses;
 import dev.mercuryobridge.mercuryo.MercuryoApiException;
 import dev.mercuryobridge.mercuryo.MercuryoClient;
+import dev.mercuryobridge.mercuryo.MercuryoErrors;
+import dev.mercuryobridge.mercuryo.MercuryoProtocolException;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.jooq.DSLContext;
@@ -22,22 +18,18 @@ import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,43 +37,43 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
-import static dev.mercuryobridge.db.generated.Tables.CARD_USER;
-import static dev.mercuryobridge.db.generated.Tables.FINDING;
 import static dev.mercuryobridge.db.generated.Tables.RECONCILIATION_RUN;
-import static dev.mercuryobridge.db.generated.Tables.SPEND_CARD_EVENT;
-import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_STATE;
-import static dev.mercuryobridge.db.generated.Tables.WATCHED_SELL_REQUEST;
 
 /**
- * Finds what callbacks did not tell us, by asking Mercuryo's API.
- *
- * <ul>
- *   <li>Sell requests (Spend Card top-ups) not final after the grace period, and registered ones
- *       that never got a callback: their status is read; a further status is written through the
- *       same path as a callback ({@code detected_by = reconciler}) and raised as a
- *       {@code missed_callback} finding.</li>
- *   <li>Every card user's card: transactions Mercuryo lists that no Spend Card callback reported
- *       ({@code unseen_card_transaction}), and a balance that differs from the running total of
- *       the callbacks ({@code balance_drift}).</li>
- * </ul>
+ * Finds what callbacks did not tell us, by asking Mercuryo's API: due sell requests
+ * ({@link SellRequestCheck}) and every registered card user's card ({@link CardCheck}); who and
+ * what is due is the {@link Watchlist}.
  *
  * <p>One instance at a time: a run holds a PostgreSQL session advisory lock for its duration.
  * Items are checked with bounded concurrency; one item's failure is recorded and the run goes on.
+ * A user Mercuryo refuses with 403007 (another active transaction, e.g. a top-up in flight) is
+ * tried again later in the run, a bounded number of times, then recorded. An answer that is not
+ * Mercuryo's at all (a wrong base URL, a proxy page) fails the whole run as a configuration error:
+ * no finding comes from it, and the run and {@code /health/ready} show it.
  */
 public final class Reconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
     static final long LOCK_KEY = 0x6d72627265636fL;
+    /** Rounds over the users Mercuryo refused with 403007: the first, then this many retries. */
+    static final int DEFERRED_ROUNDS = 3;
+    static final Duration DEFERRED_PAUSE = Duration.ofSeconds(2);
+    /** At most this many entries of needs_registration are kept on a run (the count is always exact). */
+    private static final int MAX_LISTED = 1_000;
 
     private final Config config;
     private final DSLContext dsl;
-    private final IngestService ingest;
-    private final MercuryoClient client;
+    private final SellRequestCheck sellRequests;
+    private final CardCheck cards;
     private final Clock clock;
     private final ExecutorService runner;
     private final ScheduledExecutorService scheduler;
     private final Timer runTime;
     private final Counter findingsRaised;
+    private final AtomicLong lastFinished = new AtomicLong();
+    private final AtomicInteger lastFailed = new AtomicInteger();
 
     /** The outcome of asking for a run. */
     public sealed interface Start {
@@ -92,18 +84,27 @@ public final class Reconciler implements AutoCloseable {
 
     public record RunSummary(long runId, String status, int itemsChecked, int findings, int errors) {}
 
-    public Reconciler(Config config, DSLContext dsl, IngestService ingest, MercuryoClient client,
+    /** The latest run, for readiness. */
+    public record LastRun(long id, String status, Instant startedAt, Instant finishedAt, String failure) {}
+
+    public Reconciler(Config config, DSLContext dsl, IngestService ingest, Findings findings, MercuryoClient client,
                       MeterRegistry registry, Clock clock) {
         this.config = config;
         this.dsl = dsl;
-        this.ingest = ingest;
-        this.client = client;
+        RunFindings runFindings = new RunFindings(dsl, findings);
+        this.sellRequests = new SellRequestCheck(dsl, ingest, runFindings, client);
+        this.cards = new CardCheck(dsl, runFindings, client);
         this.clock = clock;
         this.runner = Executors.newSingleThreadExecutor(daemon("reconciler"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("reconciler-schedule"));
         this.runTime = Timer.builder("reconciliation.run.duration").description("Reconciliation run time").register(registry);
         this.findingsRaised = Counter.builder("reconciliation.findings").description("Findings raised by the reconciler")
                 .register(registry);
+        Gauge.builder("reconciliation.last.run.finished", lastFinished, AtomicLong::get)
+                .description("Unix time the last reconciliation run on this instance finished (0: none yet)")
+                .baseUnit("seconds").register(registry);
+        Gauge.builder("reconciliation.last.run.failed", lastFailed, AtomicInteger::get)
+                .description("1 when the last reconciliation run on this instance failed as a whole").register(registry);
     }
 
     /** Runs every RECONCILE_INTERVAL; a run skipped because another instance holds the lock is fine. */
@@ -165,286 +166,138 @@ public final class Reconciler implements AutoCloseable {
         }
     }
 
+    /** The latest run of any instance, if there has been one. */
+    public Optional<LastRun> lastRun() {
+        return dsl.selectFrom(RECONCILIATION_RUN).orderBy(RECONCILIATION_RUN.ID.desc()).limit(1)
+                .fetchOptional(r -> new LastRun(r.getId(), r.getStatus(), r.getStartedAt(), r.getFinishedAt(), r.getFailure()));
+    }
+
+    /** One unit of a run: a sell request or a card user. */
+    private record Item(String name, Check check) {}
+
+    @FunctionalInterface
+    private interface Check {
+        int run();
+    }
+
     private RunSummary run(long runId) {
         Timer.Sample sample = Timer.start();
-        Errors errors = new Errors();
-        AtomicInteger checked = new AtomicInteger();
-        AtomicInteger findings = new AtomicInteger();
+        RunLog runLog = new RunLog();
         String status;
         try {
-            List<SellRequestItem> sellRequests = dueSellRequests();
-            List<CardUserItem> cardUsers = cardUsers();
-            log.info("reconciliation run {}: {} sell request(s), {} card user(s) to check", runId, sellRequests.size(), cardUsers.size());
-            ExecutorService pool = Executors.newFixedThreadPool(config.reconcileConcurrency(), daemon("reconcile-item"));
-            try {
-                List<Future<?>> work = new ArrayList<>();
-                for (SellRequestItem item : sellRequests) {
-                    work.add(pool.submit(() -> check(item.id(), errors, checked, () -> checkSellRequest(runId, item, findings))));
-                }
-                for (CardUserItem item : cardUsers) {
-                    work.add(pool.submit(() -> check("card-user:" + item.userUuid(), errors, checked,
-                            () -> checkCard(runId, item, findings))));
-                }
-                for (Future<?> f : work) {
-                    f.get();
-                }
-            } finally {
-                pool.shutdownNow();
+            List<Item> items = plan(runId, runLog);
+            List<Item> deferred = runRound(items, runLog);
+            for (int round = 2; round <= DEFERRED_ROUNDS && !deferred.isEmpty() && runLog.failure() == null; round++) {
+                log.info("reconciliation run {}: {} item(s) deferred by 403007 (another active transaction); round {} of {} in {}",
+                        runId, deferred.size(), round, DEFERRED_ROUNDS, DEFERRED_PAUSE);
+                Thread.sleep(DEFERRED_PAUSE.toMillis());
+                deferred = runRound(deferred, runLog);
             }
-            status = errors.count() == 0 ? "succeeded" : "partial";
+            for (Item item : deferred) {
+                runLog.error(item.name(), "deferred", "Mercuryo answered 403007 (another active transaction) "
+                        + DEFERRED_ROUNDS + " times; tried again next run");
+            }
+            status = runLog.failure() != null ? "failed" : runLog.errors() == 0 ? "succeeded" : "partial";
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             log.error("reconciliation run {} failed", runId, e);
-            errors.add("run", e);
+            runLog.fail("run: " + e.getClass().getSimpleName() + ": " + e.getMessage());
             status = "failed";
         }
-        finish(runId, status, checked.get(), findings.get(), errors);
+        finish(runId, status, runLog);
         sample.stop(runTime);
-        log.info("reconciliation run {} {}: {} item(s) checked, {} finding(s), {} error(s)",
-                runId, status, checked.get(), findings.get(), errors.count());
-        return new RunSummary(runId, status, checked.get(), findings.get(), errors.count());
+        lastFinished.set(clock.instant().getEpochSecond());
+        lastFailed.set("failed".equals(status) ? 1 : 0);
+        log.info("reconciliation run {} {}: {} item(s) checked, {} finding(s), {} error(s), {} need registration{}",
+                runId, status, runLog.checked(), runLog.findings(), runLog.errors(), runLog.needsRegistrationCount(),
+                runLog.failure() == null ? "" : "; " + runLog.failure());
+        return new RunSummary(runId, status, runLog.checked(), runLog.findings(), runLog.errors());
+    }
+
+    /** Who and what to check; those who cannot be checked are listed as needing registration. */
+    private List<Item> plan(long runId, RunLog runLog) {
+        Map<String, Watchlist.Candidate> users = Watchlist.cardUsers(dsl);
+        List<Watchlist.DueSellRequest> due = Watchlist.dueSellRequests(dsl, clock.instant().minus(config.reconcileGracePeriod()));
+        List<Item> items = new ArrayList<>();
+        for (Watchlist.DueSellRequest request : due) {
+            Watchlist.Candidate user = request.userUuid() == null ? null : users.get(request.userUuid());
+            if (user == null || !user.missing().isEmpty()) {
+                runLog.needsRegistration(request.userUuid(), user == null ? List.of("user") : user.missing(), request.id());
+                continue;
+            }
+            items.add(new Item(request.id(), () -> sellRequests.check(runId, request, user.user())));
+        }
+        for (Watchlist.Candidate user : users.values()) {
+            if (!user.missing().isEmpty()) {
+                runLog.needsRegistration(user.userUuid(), user.missing(), null);
+                continue;
+            }
+            items.add(new Item("card-user:" + user.userUuid(), () -> cards.check(runId, user)));
+        }
+        log.info("reconciliation run {}: {} sell request(s) and {} card user(s) to check, {} card user(s) need registration"
+                        + " (PUT /api/card-users/{uuid} with their e-mail and real IP)",
+                runId, due.size(), users.size(), runLog.needsRegistrationCount());
+        return items;
+    }
+
+    /** Checks items with bounded concurrency; returns those Mercuryo asked to try later (403007). */
+    private List<Item> runRound(List<Item> items, RunLog runLog) throws InterruptedException, ExecutionException {
+        List<Item> deferred = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(config.reconcileConcurrency(), daemon("reconcile-item"));
+        try {
+            List<Future<?>> work = new ArrayList<>();
+            for (Item item : items) {
+                work.add(pool.submit(() -> check(item, runLog, deferred)));
+            }
+            for (Future<?> f : work) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        return List.copyOf(deferred);
     }
 
     /** Runs one item's check; its failure is recorded and does not stop the run. */
-    private static void check(String item, Errors errors, AtomicInteger checked, ItemCheck work) {
+    private void check(Item item, RunLog runLog, List<Item> deferred) {
+        if (runLog.failure() != null) {
+            return;   // the run has failed as a whole: asking further only repeats the failure
+        }
         try {
-            work.run();
+            int announced = item.check().run();
+            runLog.checked(announced);
+            findingsRaised.increment(announced);
+        } catch (MercuryoProtocolException e) {
+            runLog.fail("configuration: " + e.getMessage());
+        } catch (MercuryoApiException e) {
+            if (e.code() == MercuryoErrors.ANOTHER_ACTIVE_TRANSACTION) {
+                deferred.add(item);
+            } else {
+                runLog.checked(0);
+                runLog.error(item.name(), "mercuryo", e.getMessage());
+            }
         } catch (RuntimeException e) {
             if (DatabaseErrors.isUnavailable(e)) {
                 throw e;   // nothing more can be recorded: the run fails as a whole
             }
-            errors.add(item, e);
-        } finally {
-            checked.incrementAndGet();
+            runLog.checked(0);
+            runLog.error(item.name(), e);
         }
     }
 
-    @FunctionalInterface
-    private interface ItemCheck {
-        void run();
-    }
-
-    // ---- sell requests -------------------------------------------------------------------
-
-    record SellRequestItem(String id, String storedStatus, Integer storedRank, String type, String userUuid,
-                           String email, String ip) {}
-
-    /** Sell requests not final after the grace period, and registered ones never seen at all. */
-    List<SellRequestItem> dueSellRequests() {
-        Instant cutoff = clock.instant().minus(config.reconcileGracePeriod());
-        var known = dsl.select(TRANSACTION_STATE.TRANSACTION_ID, TRANSACTION_STATE.STATUS, TRANSACTION_STATE.STATUS_RANK,
-                        TRANSACTION_STATE.TRANSACTION_TYPE, TRANSACTION_STATE.USER_UUID, CARD_USER.EMAIL, CARD_USER.IP)
-                .from(TRANSACTION_STATE)
-                .leftJoin(CARD_USER).on(CARD_USER.USER_UUID.eq(TRANSACTION_STATE.USER_UUID))
-                .where(TRANSACTION_STATE.FINAL.isFalse())
-                .and(TRANSACTION_STATE.TRANSACTION_TYPE.eq("sell").or(TRANSACTION_STATE.PAYMENT_METHOD.like("spend_card%")))
-                .and(TRANSACTION_STATE.LAST_CHANGED_AT.le(cutoff))
-                .orderBy(TRANSACTION_STATE.TRANSACTION_ID)
-                .fetch(r -> new SellRequestItem(r.value1(), r.value2(), r.value3(), r.value4(), r.value5(), r.value6(), r.value7()));
-        var neverSeen = dsl.select(WATCHED_SELL_REQUEST.ID, WATCHED_SELL_REQUEST.USER_UUID, CARD_USER.EMAIL, CARD_USER.IP)
-                .from(WATCHED_SELL_REQUEST)
-                .leftJoin(CARD_USER).on(CARD_USER.USER_UUID.eq(WATCHED_SELL_REQUEST.USER_UUID))
-                .where(WATCHED_SELL_REQUEST.REGISTERED_AT.le(cutoff))
-                .andNotExists(DSL.selectOne().from(TRANSACTION_STATE)
-                        .where(TRANSACTION_STATE.TRANSACTION_ID.eq(WATCHED_SELL_REQUEST.ID)))
-                .orderBy(WATCHED_SELL_REQUEST.ID)
-                .fetch(r -> new SellRequestItem(r.value1(), null, null, "sell", r.value2(), r.value3(), r.value4()));
-        List<SellRequestItem> all = new ArrayList<>(known);
-        all.addAll(neverSeen);
-        return all;
-    }
-
-    private void checkSellRequest(long runId, SellRequestItem item, AtomicInteger findings) {
-        MercuryoClient.CardUser user = cardUser(item.userUuid(), item.email(), item.ip(), item.id());
-        MercuryoClient.SellRequestStatus api;
-        try {
-            api = client.sellRequestStatus(user, item.id());
-        } catch (MercuryoApiException e) {
-            if (e.code() == 404000) {
-                raise(runId, findings, new IngestService.Finding("missing_at_mercuryo", item.id(), item.storedStatus(),
-                        null, DetectedBy.RECONCILER, "{\"run_id\":" + runId + "}", runId, false));
-                return;
-            }
-            throw e;
-        }
-        String apiStatus = api.status() == null ? null : api.status().trim().toLowerCase(java.util.Locale.ROOT);
-        try {
-            if (apiStatus == null || apiStatus.isEmpty() || apiStatus.equals(item.storedStatus())) {
-                return;
-            }
-            applyApiStatus(runId, item, api, apiStatus, findings);
-        } finally {
-            // What Mercuryo said, for the report's "status from the API" (after any write above,
-            // which may have created the row).
-            dsl.update(TRANSACTION_STATE)
-                    .set(TRANSACTION_STATE.API_STATUS, apiStatus)
-                    .set(TRANSACTION_STATE.API_AMOUNT, api.amount())
-                    .set(TRANSACTION_STATE.API_FIAT_AMOUNT, api.fiatAmount())
-                    .set(TRANSACTION_STATE.API_CHECKED_AT, DSL.currentInstant())
-                    .where(TRANSACTION_STATE.TRANSACTION_ID.eq(item.id()))
-                    .execute();
-        }
-    }
-
-    private void applyApiStatus(long runId, SellRequestItem item, MercuryoClient.SellRequestStatus api, String apiStatus,
-                                AtomicInteger findings) {
-        String type = item.type() == null ? "sell" : item.type();
-        boolean further = item.storedStatus() == null
-                || TransactionStatuses.isFinal(type, apiStatus)
-                || TransactionStatuses.rank(type, apiStatus) > item.storedRank();
-        if (!further) {
-            // Mercuryo reports an earlier status than we hold: never move back; ask a human.
-            raise(runId, findings, new IngestService.Finding("status_mismatch", item.id(), item.storedStatus(), apiStatus,
-                    DetectedBy.RECONCILER, "{\"run_id\":" + runId + "}", runId, false));
-            return;
-        }
-        ObjectNode data = Json.MAPPER.createObjectNode();
-        data.put("id", item.id());
-        data.put("type", type);
-        data.put("status", apiStatus);
-        data.put("source", "mercuryo_api:sell-request-status");
-        if (api.cardId() != null) {
-            data.put("card_id", api.cardId());
-        }
-        Callback.Transaction report = new Callback.Transaction(item.id(), type, apiStatus, clock.instant().getEpochSecond(),
-                null, null, null, api.amount(), api.currency(), api.fiatAmount(), api.fiatCurrency(), null, null, null,
-                item.userUuid(), null, data);
-        if (ingest.recordMissedStatus(report, item.storedStatus(), runId) == Outcome.ACCEPTED) {
-            findingsRaised.increment();
-            findings.incrementAndGet();
-            log.info("reconciliation run {}: sell request {} is {} at Mercuryo, we had {} (missed callback, now applied)",
-                    runId, item.id(), apiStatus, item.storedStatus() == null ? "nothing" : item.storedStatus());
-        }
-    }
-
-    // ---- cards ---------------------------------------------------------------------------
-
-    record CardUserItem(String userUuid, String email, String ip, String cardId) {}
-
-    List<CardUserItem> cardUsers() {
-        return dsl.select(CARD_USER.USER_UUID, CARD_USER.EMAIL, CARD_USER.IP, CARD_USER.CARD_ID)
-                .from(CARD_USER)
-                .orderBy(CARD_USER.USER_UUID)
-                .fetch(r -> new CardUserItem(r.value1(), r.value2(), r.value3(), r.value4()));
-    }
-
-
-    private void checkCard(long runId, CardUserItem item, AtomicInteger findings) {
-        MercuryoClient.CardUser user = cardUser(item.userUuid(), item.email(), item.ip(), "card-user:" + item.userUuid());
-        String cardId = item.cardId();
-        if (cardId == null) {
-            cardId = client.cardStatus(user).cardId();
-            if (cardId == null) {
-                throw new IllegalStateException("no card id known for user " + item.userUuid());
-            }
-            dsl.update(CARD_USER).set(CARD_USER.CARD_ID, cardId).where(CARD_USER.USER_UUID.eq(item.userUuid())).execute();
-        }
-        List<MercuryoClient.CardTransaction> listed = client.cardTransactions(user);
-        List<JsonNode> reported = dsl.select(SPEND_CARD_EVENT.DATA).from(SPEND_CARD_EVENT)
-                .where(SPEND_CARD_EVENT.CARD_ID.eq(cardId))
-                .fetch(r -> Jsonb.read(r.value1()).get("transaction"))
-                .stream().filter(n -> n != null && n.isObject()).toList();
-
-        // Multiset difference: what the API lists that no callback reported.
-        Map<CardMovement.Key, Integer> seen = new HashMap<>();
-        BigDecimal runningTotal = BigDecimal.ZERO;
-        String currency = null;
-        for (JsonNode t : reported) {
-            Optional<CardMovement> m = CardMovement.from(t);
-            if (m.isEmpty()) {
-                continue;
-            }
-            seen.merge(m.get().key(), 1, Integer::sum);
-            runningTotal = runningTotal.add(m.get().balanceEffect());
-            currency = m.get().currency();
-        }
-        Set<String> unseen = new HashSet<>();
-        for (MercuryoClient.CardTransaction t : listed) {
-            CardMovement m = new CardMovement(t.type().toUpperCase(java.util.Locale.ROOT),
-                    t.status() == null ? "" : t.status().toUpperCase(java.util.Locale.ROOT), t.amount(),
-                    t.currency().toUpperCase(java.util.Locale.ROOT), t.timestamp());
-            if (seen.merge(m.key(), -1, Integer::sum) < 0) {
-                String described = m.describe();
-                unseen.add(described);
-                raise(runId, findings, new IngestService.Finding("unseen_card_transaction", cardId, null, described,
-                        DetectedBy.RECONCILER, movementJson(t, runId), runId, false));
-            }
-        }
-        resolveExcept("unseen_card_transaction", cardId, unseen);
-
-        MercuryoClient.Balance balance = client.cardBalance(user);
-        BigDecimal api = balance.fiatAmount();
-        dsl.update(CARD_USER)
-                .set(CARD_USER.API_BALANCE, api)
-                .set(CARD_USER.API_BALANCE_CURRENCY, balance.fiatCurrency())
-                .set(CARD_USER.API_BALANCE_CHECKED_AT, DSL.currentInstant())
-                .where(CARD_USER.USER_UUID.eq(item.userUuid()))
-                .execute();
-        if (api != null && api.compareTo(runningTotal) != 0) {
-            String actual = api.toPlainString() + " " + balance.fiatCurrency();
-            // Shown with the API's scale: 2500.00 EUR next to 2499.50 EUR, not 2500 EUR.
-            BigDecimal expected = runningTotal.setScale(Math.max(api.scale(), runningTotal.scale()), java.math.RoundingMode.UNNECESSARY);
-            raise(runId, findings, new IngestService.Finding("balance_drift", cardId,
-                    expected.toPlainString() + " " + (currency != null ? currency : balance.fiatCurrency()), actual,
-                    DetectedBy.RECONCILER, "{\"run_id\":" + runId + "}", runId, false));
-            resolveExcept("balance_drift", cardId, Set.of(actual));
-        } else {
-            resolveExcept("balance_drift", cardId, Set.of());
-        }
-    }
-
-
-    private static String movementJson(MercuryoClient.CardTransaction t, long runId) {
-        ObjectNode n = Json.MAPPER.createObjectNode();
-        n.put("run_id", runId);
-        n.put("type", t.type());
-        n.put("status", t.status());
-        n.put("amount", t.amount().toPlainString());
-        n.put("currency", t.currency());
-        n.put("timestamp", t.timestamp().toString());
-        n.put("counterparty_name", t.counterpartyName());
-        return n.toString();
-    }
-
-    /** Open findings of this kind and subject whose value is no longer observed are resolved. */
-    private void resolveExcept(String kind, String subject, Set<String> stillObserved) {
-        dsl.update(FINDING).set(FINDING.RESOLVED_AT, DSL.currentInstant())
-                .where(FINDING.KIND.eq(kind)).and(FINDING.SUBJECT.eq(subject)).and(FINDING.RESOLVED_AT.isNull())
-                .and(stillObserved.isEmpty() ? DSL.noCondition() : FINDING.ACTUAL.notIn(stillObserved))
-                .execute();
-    }
-
-    // ---- shared --------------------------------------------------------------------------
-
-    private void raise(long runId, AtomicInteger findings, IngestService.Finding finding) {
-        boolean raised = ingest.inTransaction(tx -> ingest.raiseFinding(tx, finding));
-        if (raised) {
-            findings.incrementAndGet();
-            findingsRaised.increment();
-            log.info("reconciliation run {}: finding {} on {}: expected {}, actual {}",
-                    runId, finding.kind(), finding.subject(), finding.expected(), finding.actual());
-        }
-    }
-
-    private MercuryoClient.CardUser cardUser(String userUuid, String email, String ip, String item) {
-        if (email == null) {
-            throw new IllegalStateException("no e-mail known for user " + (userUuid == null ? "(unknown)" : userUuid)
-                    + " of " + item + "; register it with PUT /api/card-users/{user_uuid}");
-        }
-        return new MercuryoClient.CardUser(userUuid, email, ip != null ? ip : config.defaultUserIp());
-    }
-
-    private void finish(long runId, String status, int checked, int findings, Errors errors) {
+    private void finish(long runId, String status, RunLog runLog) {
         try {
             dsl.update(RECONCILIATION_RUN)
                     .set(RECONCILIATION_RUN.STATUS, status)
                     .set(RECONCILIATION_RUN.FINISHED_AT, DSL.currentInstant())
-                    .set(RECONCILIATION_RUN.ITEMS_CHECKED, checked)
-                    .set(RECONCILIATION_RUN.FINDINGS, findings)
-                    .set(RECONCILIATION_RUN.ERRORS, errors.count())
-                    .set(RECONCILIATION_RUN.ERROR_DETAIL, JSONB.valueOf(errors.json()))
+                    .set(RECONCILIATION_RUN.ITEMS_CHECKED, runLog.checked())
+                    .set(RECONCILIATION_RUN.FINDINGS, runLog.findings())
+                    .set(RECONCILIATION_RUN.ERRORS, runLog.errors())
+                    .set(RECONCILIATION_RUN.ERROR_DETAIL, JSONB.valueOf(runLog.errorsJson()))
+                    .set(RECONCILIATION_RUN.NEEDS_REGISTRATION, JSONB.valueOf(runLog.needsRegistrationJson(MAX_LISTED)))
+                    .set(RECONCILIATION_RUN.FAILURE, runLog.failure())
                     .where(RECONCILIATION_RUN.ID.eq(runId))
                     .execute();
         } catch (RuntimeException e) {
@@ -452,7 +305,6 @@ public final class Reconciler implements AutoCloseable {
             log.error("reconciliation run {} could not be recorded as {}", runId, status, e);
         }
     }
-
 
     private static boolean tryLock(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select pg_try_advisory_lock(" + LOCK_KEY + ")")) {
@@ -479,34 +331,6 @@ public final class Reconciler implements AutoCloseable {
         };
     }
 
-    /** Errors of one run: counted, and the first hundred kept with their item for the record. */
-    private static final class Errors {
-        private final List<Map<String, String>> kept = Collections.synchronizedList(new ArrayList<>());
-        private final AtomicInteger count = new AtomicInteger();
-
-        void add(String item, Exception e) {
-            count.incrementAndGet();
-            if (kept.size() < 100) {
-                kept.add(Map.of("item", item, "error", e.getClass().getSimpleName() + ": " + String.valueOf(e.getMessage())));
-            }
-            log.warn("reconciliation item {} failed: {}", item, e.getMessage());
-        }
-
-        int count() {
-            return count.get();
-        }
-
-        String json() {
-            try {
-                synchronized (kept) {
-                    return Json.MAPPER.writeValueAsString(kept);
-                }
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    }
-
     @Override
     public void close() {
         scheduler.shutdownNow();
@@ -519,5 +343,4 @@ public final class Reconciler implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
     }
-
 }

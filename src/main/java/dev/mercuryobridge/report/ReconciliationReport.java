@@ -2,7 +2,7 @@ package dev.mercuryobridge.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.db.Jsonb;
-import dev.mercuryobridge.reconcile.CardMovement;
+import dev.mercuryobridge.reconcile.CardLedger;
 import org.jooq.Cursor;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -175,90 +176,100 @@ public final class ReconciliationReport {
     }
 
     /**
-     * Per card: the card ledger as the Spend Card callbacks told it, split at the period's
-     * bounds, against the balance the reconciler last read from the API. One card's events at a
-     * time come off the cursor; only that card's running sums are in memory.
+     * Per card user: the card's money as the Spend Card callbacks told it ({@link CardLedger}: a
+     * card transaction's lifecycle counted once, a top-up once per sell request), split at the
+     * period's bounds, against the balance the reconciler last read from the API. One user's events
+     * at a time come off the cursor; only that user's movements are in memory.
      */
     private static void cards(DSLContext tx, ReportRequest request, ReportSink sink) throws IOException {
-        Instant start = request.start();
-        Instant end = request.end();
         try (Cursor<Record> rows = tx.resultQuery("""
-                        select c.card_id, c.user_uuid, c.api_balance, c.api_balance_currency, c.api_balance_checked_at,
-                               e.data -> 'transaction' as movement
-                          from card_user c
-                          left join spend_card_event e on e.card_id = c.card_id and (e.data -> 'transaction') is not null
-                         where c.card_id is not null
-                         order by c.card_id, c.user_uuid, e.recorded_at, e.event_id""")
+                        with users as (
+                            select user_uuid from card_user
+                            union select user_uuid from spend_card_event where user_uuid is not null
+                        )
+                        select u.user_uuid, c.card_id, c.api_balance, c.api_balance_currency, c.api_balance_checked_at,
+                               e.event_id, e.event_name, e.card_id as event_card_id, e.data, e.recorded_at
+                          from users u
+                          left join card_user c on c.user_uuid = u.user_uuid
+                          left join spend_card_event e
+                                 on e.user_uuid = u.user_uuid or (c.card_id is not null and e.card_id = c.card_id)
+                         order by u.user_uuid, e.recorded_at, e.event_id""")
                 .fetchSize(FETCH_SIZE).fetchLazy()) {
             CardTotals current = null;
             for (Record r : rows) {
-                String cardId = r.get("card_id", String.class);
-                if (current == null || !current.cardId.equals(cardId)) {
+                String userUuid = r.get("user_uuid", String.class);
+                if (current == null || !current.userUuid.equals(userUuid)) {
                     if (current != null) {
-                        sink.card(current.line());
+                        sink.card(current.line(request));
                     }
                     OffsetDateTime checked = r.get("api_balance_checked_at", OffsetDateTime.class);
-                    current = new CardTotals(cardId, r.get("user_uuid", String.class), r.get("api_balance", BigDecimal.class),
+                    current = new CardTotals(userUuid, r.get("card_id", String.class), r.get("api_balance", BigDecimal.class),
                             r.get("api_balance_currency", String.class), checked == null ? null : checked.toInstant());
                 }
-                JSONB movement = r.get("movement", JSONB.class);
-                if (movement != null) {
-                    current.add(Jsonb.read(movement), start, end);
+                java.util.UUID eventId = r.get("event_id", java.util.UUID.class);
+                if (eventId != null) {
+                    OffsetDateTime recorded = r.get("recorded_at", OffsetDateTime.class);
+                    current.add(new CardLedger.Event(eventId, r.get("event_name", String.class),
+                            Jsonb.read(r.get("data", JSONB.class)), recorded.toInstant()), r.get("event_card_id", String.class));
                 }
             }
             if (current != null) {
-                sink.card(current.line());
+                sink.card(current.line(request));
             }
         }
     }
 
     private static final class CardTotals {
-        final String cardId;
         final String userUuid;
+        String cardId;
         final BigDecimal apiBalance;
         final String apiCurrency;
         final Instant apiCheckedAt;
-        String currency;
-        BigDecimal opening = BigDecimal.ZERO;
-        BigDecimal topUps = BigDecimal.ZERO;
-        BigDecimal purchases = BigDecimal.ZERO;
-        BigDecimal other = BigDecimal.ZERO;
-        /** Every movement reported, whenever: what the API's balance is compared with. */
-        BigDecimal allTime = BigDecimal.ZERO;
+        final List<CardLedger.Event> events = new ArrayList<>();
 
-        CardTotals(String cardId, String userUuid, BigDecimal apiBalance, String apiCurrency, Instant apiCheckedAt) {
-            this.cardId = cardId;
+        CardTotals(String userUuid, String cardId, BigDecimal apiBalance, String apiCurrency, Instant apiCheckedAt) {
             this.userUuid = userUuid;
+            this.cardId = cardId;
             this.apiBalance = apiBalance;
             this.apiCurrency = apiCurrency;
             this.apiCheckedAt = apiCheckedAt;
         }
 
-        void add(JsonNode t, Instant start, Instant end) {
-            CardMovement m = CardMovement.from(t).orElse(null);
-            if (m == null || !m.movesMoney()) {
-                return;
-            }
-            if (currency == null && !m.currency().isEmpty()) {
-                currency = m.currency();
-            }
-            allTime = allTime.add(m.balanceEffect());
-            if (m.timestamp().isBefore(start)) {
-                opening = opening.add(m.balanceEffect());
-            } else if (m.timestamp().isBefore(end)) {
-                switch (m.type()) {
-                    case "TOP_UP" -> topUps = topUps.add(m.amount());
-                    case "PURCHASE" -> purchases = purchases.add(m.amount());
-                    default -> other = other.add(m.balanceEffect());
-                }
+        void add(CardLedger.Event event, String eventCardId) {
+            events.add(event);
+            if (cardId == null) {
+                cardId = eventCardId;
             }
         }
 
-        ReportModel.CardLine line() {
+        ReportModel.CardLine line(ReportRequest request) {
+            CardLedger ledger = CardLedger.of(events);
+            BigDecimal opening = BigDecimal.ZERO;
+            BigDecimal topUps = BigDecimal.ZERO;
+            BigDecimal purchases = BigDecimal.ZERO;
+            BigDecimal other = BigDecimal.ZERO;
+            String currency = null;
+            for (CardLedger.Movement m : ledger.movements()) {
+                if (currency == null) {
+                    currency = m.currency();
+                }
+                if (!m.movesMoney()) {
+                    continue;
+                }
+                if (m.time().isBefore(request.start())) {
+                    opening = opening.add(m.effect());
+                } else if (m.time().isBefore(request.end())) {
+                    switch (m.type()) {
+                        case "TOP_UP" -> topUps = topUps.add(m.amount());
+                        case "PURCHASE" -> purchases = purchases.add(m.amount());
+                        default -> other = other.add(m.effect());
+                    }
+                }
+            }
             BigDecimal closing = opening.add(topUps).subtract(purchases).add(other);
             return new ReportModel.CardLine(cardId, userUuid, currency != null ? currency : apiCurrency, opening, topUps,
                     purchases, other, closing, apiBalance, apiCheckedAt,
-                    apiBalance == null ? null : apiBalance.subtract(allTime));
+                    apiBalance == null ? null : apiBalance.subtract(ledger.expectedBalance()));
         }
     }
 }

@@ -172,10 +172,11 @@ class ConfigTest {
     }
 
     @Test
-    void default_user_ip_must_be_an_ip_literal() {
-        assertRejected(validEnvWith("MERCURYO_DEFAULT_USER_IP", "example.com"), "MERCURYO_DEFAULT_USER_IP");
-        assertThat(Config.fromEnvironment(validEnvWith("MERCURYO_DEFAULT_USER_IP", "2001:db8::1")).defaultUserIp())
-                .isEqualTo("2001:db8::1");
+    void a_placeholder_user_ip_is_refused_at_start_with_what_to_do_instead() {
+        // Any value, even a valid address: a placeholder B2B-User-Ip is never the user's real IP.
+        assertRejected(validEnvWith("MERCURYO_DEFAULT_USER_IP", "127.0.0.1"), "MERCURYO_DEFAULT_USER_IP");
+        assertThatThrownBy(() -> Config.fromEnvironment(validEnvWith("MERCURYO_DEFAULT_USER_IP", "2001:db8::1")))
+                .hasMessageContaining("PUT /api/card-users/{uuid}");
     }
 
     @Test

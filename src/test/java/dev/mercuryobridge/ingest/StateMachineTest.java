@@ -17,7 +17,81 @@ class StateMachineTest {
 
     /** What the write path stores after applying a decision, so sequences can be chained. */
     private static Current stored(String type, String status, long ts, int sequence) {
-        return new Current(type, status, ts, TransactionStatuses.isFinal(type, status), sequence);
+        return new Current(type, status, ts, TransactionStatuses.isFinal(type, status), sequence, false);
+    }
+
+    /** A state whose status an API read set; {@code lastCallbackTs} is Mercuryo's time of the last callback. */
+    private static Current fromApi(String type, String status, Long lastCallbackTs, int sequence) {
+        return new Current(type, status, lastCallbackTs, TransactionStatuses.isFinal(type, status), sequence, true);
+    }
+
+    private static Report apiRead(String type, String status) {
+        return new Report(type, status, null);
+    }
+
+    @Test
+    void an_api_read_of_a_further_status_advances_by_rank_whatever_the_clocks_say() {
+        Decision decision = StateMachine.decide(stored("sell", "new", T0 + 1_000_000, 1), apiRead("sell", "pending"));
+
+        assertThat(decision).isEqualTo(new Decision.Advance("new", 2, false, TransactionStatuses.rank("sell", "pending")));
+    }
+
+    @Test
+    void an_api_read_of_the_status_we_hold_changes_nothing_and_is_no_missed_callback() {
+        assertThat(StateMachine.decide(stored("sell", "pending", T0, 2), apiRead("sell", "pending")))
+                .isEqualTo(new Decision.Ignore(Reason.SAME_STATUS));
+    }
+
+    @Test
+    void an_api_read_of_an_earlier_status_is_never_applied() {
+        assertThat(StateMachine.decide(stored("sell", "pending", T0, 2), apiRead("sell", "new")))
+                .isEqualTo(new Decision.Ignore(Reason.BEHIND));
+    }
+
+    @Test
+    void an_api_read_of_a_different_final_status_after_a_final_one_is_a_conflict() {
+        assertThat(StateMachine.decide(stored("sell", "succeeded", T0, 3), apiRead("sell", "failed")))
+                .isEqualTo(new Decision.Conflict("succeeded", "failed"));
+    }
+
+    @Test
+    void a_real_callback_stamped_before_our_api_read_still_advances_the_state() {
+        // We had new@T0 from a callback; the reconciler read pending (no Mercuryo time). Mercuryo's
+        // succeeded callback is stamped T0+5, earlier than our read: it must apply.
+        Current afterRead = fromApi("sell", "pending", T0, 2);
+
+        Decision decision = StateMachine.decide(afterRead, new Report("sell", "succeeded", T0 + 5));
+
+        assertThat(decision).isEqualTo(new Decision.Advance("pending", 3, true, TransactionStatuses.FINAL_RANK));
+    }
+
+    @Test
+    void mercuryos_callback_of_the_status_the_api_showed_refreshes_without_a_transition() {
+        assertThat(StateMachine.decide(fromApi("sell", "pending", T0, 2), new Report("sell", "pending", T0 + 5)))
+                .isEqualTo(new Decision.Refresh());
+        assertThat(StateMachine.decide(fromApi("sell", "succeeded", T0, 2), new Report("sell", "succeeded", T0 + 5)))
+                .isEqualTo(new Decision.Refresh());
+    }
+
+    @Test
+    void a_callback_below_the_status_the_api_showed_is_stale() {
+        assertThat(StateMachine.decide(fromApi("sell", "pending", T0, 2), new Report("sell", "new", T0 + 5)))
+                .isEqualTo(new Decision.Ignore(Reason.STALE));
+    }
+
+    @Test
+    void a_callback_older_than_the_last_callback_stays_stale_after_an_api_read() {
+        assertThat(StateMachine.decide(fromApi("sell", "pending", T0 + 10, 2), new Report("sell", "succeeded", T0)))
+                .isEqualTo(new Decision.Ignore(Reason.STALE));
+    }
+
+    @Test
+    void a_state_created_by_an_api_read_takes_any_callback_at_or_above_its_rank() {
+        Current created = fromApi("sell", "pending", null, 1);
+
+        assertThat(StateMachine.decide(created, new Report("sell", "pending", T0))).isEqualTo(new Decision.Refresh());
+        assertThat(StateMachine.decide(created, new Report("sell", "failed", T0)))
+                .isEqualTo(new Decision.Advance("pending", 2, true, TransactionStatuses.FINAL_RANK));
     }
 
     @Test

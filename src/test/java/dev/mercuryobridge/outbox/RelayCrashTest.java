@@ -28,9 +28,13 @@ class RelayCrashTest {
                 TestApp.kafkaEnv(TestKafka.shared().bootstrapServers())));
         try (Database database = Database.connect(config)) {
             database.migrate();
-            IngestService ingest = new IngestService(database.dsl(), new Messages(config.topics()), IngestListener.NONE);
-            ingest.recordFromReconciler(new Callback.Transaction("crash1", "sell", "pending", 100L, null, "spend_card_topup",
-                    null, null, null, null, null, null, null, null, null, null, Json.MAPPER.createObjectNode()));
+            IngestService ingest = new IngestService(database.dsl(), new Messages(config.topics()), IngestListener.NONE,
+                    java.time.Clock.systemUTC());
+            byte[] body = """
+                    {"data":{"id":"crash1","type":"sell","status":"pending","updated_at_ts":100,"payment_method":"spend_card_topup"}}"""
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ingest.ingest(Callback.Route.TRANSACTION, body,
+                    new dev.mercuryobridge.ingest.SignatureVerifier.Match(0, "test", dev.mercuryobridge.ingest.SignatureVerifier.Variant.RAW));
 
             AtomicInteger crashes = new AtomicInteger();
             KafkaClients kafka = new KafkaClients(config);

@@ -1,0 +1,31 @@
+package dev.mercuryobridge.reconcile;
+
+import dev.mercuryobridge.finding.Finding;
+import dev.mercuryobridge.finding.Findings;
+import org.jooq.DSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Raises a run's findings, each in its own transaction with its announcement, and logs the new ones. */
+final class RunFindings {
+    private static final Logger log = LoggerFactory.getLogger(RunFindings.class);
+
+    private final DSLContext dsl;
+    private final Findings findings;
+
+    RunFindings(DSLContext dsl, Findings findings) {
+        this.dsl = dsl;
+        this.findings = findings;
+    }
+
+    /** True when the finding was announced (new, or reopened); false when it was already open. */
+    boolean raise(Finding finding) {
+        Findings.Raised raised = dsl.transactionResult(c -> findings.raise(c.dsl(), finding));
+        if (raised.announced()) {
+            log.info("reconciliation run {}: {} finding {} on {}: expected {}, actual {}", finding.runId(),
+                    raised == Findings.Raised.NEW ? "new" : "reopened", finding.kind().dbValue(), finding.subject(),
+                    finding.expected(), finding.actual());
+        }
+        return raised.announced();
+    }
+}
