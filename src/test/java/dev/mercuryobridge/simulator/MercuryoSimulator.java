@@ -37,6 +37,8 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -689,7 +691,7 @@ public final class MercuryoSimulator implements AutoCloseable {
     }
 
     /** Takes one use of the first matching fault, removing it when used up; null if none matches. */
-    private <T> T take(List<T> faults, java.util.function.Predicate<T> matches, java.util.function.Function<T, AtomicInteger> remaining) {
+    private <T> T take(List<T> faults, Predicate<T> matches, Function<T, AtomicInteger> remaining) {
         synchronized (faultLock) {
             for (Iterator<T> it = faults.iterator(); it.hasNext(); ) {
                 T fault = it.next();

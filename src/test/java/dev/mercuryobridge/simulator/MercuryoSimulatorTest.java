@@ -160,6 +160,19 @@ class MercuryoSimulatorTest {
     }
 
     @Test
+    void a_sell_request_id_arrives_percent_encoded_and_is_found_decoded() throws Exception {
+        CardUserRef user = sim.addUser("odd@sim.test");
+        sim.createSellRequest(new SellRequest("sr 1+x", user.userUuid(), user.cardId(), "pending", new BigDecimal("0.001"),
+                "BTC", new BigDecimal("25.00"), "EUR", "tb1qaddress", "m-1"));
+
+        HttpResponse<String> response = get("/sdk-partner/spend/cards/sell-request/sr%201%2Bx/status", token("odd@sim.test"));
+
+        assertThat(json(response).at("/data/status").asText()).isEqualTo("pending");
+        MercuryoSimulator.RecordedRequest request = sim.requestsTo(MercuryoSimulator.SELL_REQUEST_STATUS).getFirst();
+        assertThat(request.path()).isEqualTo("/sdk-partner/spend/cards/sell-request/sr%201%2Bx/status");
+    }
+
+    @Test
     void card_status_is_only_the_status_and_balance_has_the_documented_shape_and_both_are_404000_without_a_card() throws Exception {
         sim.addUser("card@sim.test");
         sim.setBalance("card@sim.test", new BigDecimal("90"));

@@ -45,7 +45,7 @@ import java.util.function.Predicate;
  *
  * @param finalStatusBySellRequest every sell request's final status ({@code succeeded} or
  *                                 {@code failed}), in creation order
- * @param usersByEmail             every user with their card
+ * @param usersByEmail             every user with their card and IP
  * @param finalBalanceByEmail      every card's balance at the end
  * @param ledgerByEmail            every card's ledger at the end, oldest first
  * @param callbacks                every callback Mercuryo emitted, in emission order
