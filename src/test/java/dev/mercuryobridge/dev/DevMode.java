@@ -2,7 +2,9 @@ package dev.mercuryobridge.dev;
 
 import dev.mercuryobridge.App;
 import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.http.Json;
 import dev.mercuryobridge.simulator.CallbackSender;
+import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;
 import dev.mercuryobridge.simulator.Scenario;
 import dev.mercuryobridge.simulator.Truth;
@@ -11,9 +13,13 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import java.io.IOException;
 import java.net.URI;
-import java.time.Duration;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -87,7 +93,9 @@ public final class DevMode {
                 config.topics().transactions(), config.topics().spendCard(), config.topics().reconciliation(),
                 sim.baseUrl(), config.reconcileInterval());
 
-        playScenario(sim, URI.create("http://127.0.0.1:" + app.httpPort()), config.signKeys().getFirst());
+        Scenario scenario = scenario();
+        registerCardUsers(scenario.truth(), URI.create("http://127.0.0.1:" + app.adminPort()), config.adminToken());
+        playScenario(scenario, sim, URI.create("http://127.0.0.1:" + app.httpPort()), config.signKeys().getFirst());
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -105,15 +113,46 @@ public final class DevMode {
     }
 
     /**
-     * Mercuryo's side of a small day: users top up their cards and pay with them, and the
-     * simulator posts the callbacks to the service, dropping some on purpose. The reconciler's
-     * next runs find them (see the log, and /api/findings on the admin port).
+     * Mercuryo's side of a small day: users top up their cards and pay with them. Its last change
+     * is now, so every timestamp is in the past and the day's report shows this traffic.
      */
-    private static void playScenario(MercuryoSimulator sim, URI service, String signKey) {
+    private static Scenario scenario() {
         long seed = Long.parseLong(System.getenv().getOrDefault("DEV_SCENARIO_SEED", "7"));
-        // Mercuryo's timestamps start two hours ago: the day's report shows this traffic.
-        Scenario scenario = new Scenario(new Scenario.Config(seed, 5, 40, 3, 0.15, 0.05, 0.05, Duration.ofMillis(50), 0.1),
-                java.time.Instant.now().minus(Duration.ofHours(2)).getEpochSecond());
+        return Scenario.endingAt(new Scenario.Config(seed, 5, 40, 3, 0.15, 0.05, 0.05, Duration.ofMillis(50), 0.1),
+                Instant.now().getEpochSecond());
+    }
+
+    /**
+     * Registers every scenario user as a card user with their IP, as a partner would: the
+     * reconciler polls only card users with a registered IP (Mercuryo wants the user's real one).
+     */
+    private static void registerCardUsers(Truth truth, URI admin, String adminToken) throws IOException, InterruptedException {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            for (CardUserRef user : truth.usersByEmail().values()) {
+                HttpRequest request = HttpRequest.newBuilder(admin.resolve("/api/card-users/" + user.userUuid()))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Bearer " + adminToken)
+                        .header("Content-Type", "application/json")
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(
+                                Json.MAPPER.writeValueAsBytes(new CardUserRegistration(user.email(), user.ip()))))
+                        .build();
+                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() != 200) {
+                    throw new IllegalStateException("registering card user " + user.email() + " answered "
+                            + response.statusCode() + ": " + response.body());
+                }
+            }
+        }
+    }
+
+    record CardUserRegistration(String email, String ip) {}
+
+    /**
+     * Plays the scenario: the simulator posts the callbacks to the service, dropping some on
+     * purpose. The reconciler's next runs find them (see the log, and /api/findings on the admin
+     * port).
+     */
+    private static void playScenario(Scenario scenario, MercuryoSimulator sim, URI service, String signKey) {
         Thread player = new Thread(() -> {
             try (CallbackSender sender = new CallbackSender(service, signKey)) {
                 Scenario.Run run = scenario.run(sim, sender);

@@ -7,11 +7,12 @@ import java.util.Objects;
 /**
  * One item of a card's ledger, as {@code GET /sdk-partner/spend/cards/transactions} lists it.
  * Mercuryo's list items carry no id, so the reconciler can only match them to Spend Card events
- * by (type, status, amount, currency, timestamp); the simulator keeps exactly those fields, and
- * the {@code transaction} object of the matching event carries the same values.
+ * by (type, amount, currency, timestamp) ({@link #key()}); the status is not part of the match,
+ * since a purchase's item changes status in place (AUTHORIZED, then CLEARED or REVERSED).
  *
  * <p>Amounts are positive; {@link #type} says the direction ({@code TOP_UP} and {@code REFUND}
- * credit the card, anything else such as {@code PURCHASE} debits it).
+ * credit the card, anything else such as {@code PURCHASE} debits it) and {@link #status} whether
+ * the item moves money at all ({@link #balanceEffect()}).
  */
 public record CardTransaction(String type, String status, BigDecimal amount, String currency,
                               String counterpartyName, Instant timestamp) {
@@ -19,7 +20,18 @@ public record CardTransaction(String type, String status, BigDecimal amount, Str
     public static final String TOP_UP = "TOP_UP";
     public static final String PURCHASE = "PURCHASE";
     public static final String REFUND = "REFUND";
+
+    public static final String AUTHORIZED = "AUTHORIZED";
     public static final String CLEARED = "CLEARED";
+    public static final String REVERSED = "REVERSED";
+    public static final String DECLINED = "DECLINED";
+
+    /** What identifies a ledger item, which has no id: everything but its status and counterparty. */
+    public record Key(String type, BigDecimal amount, String currency, Instant timestamp) {
+        public Key {
+            amount = amount.stripTrailingZeros();
+        }
+    }
 
     public CardTransaction {
         Objects.requireNonNull(type, "type");
@@ -37,8 +49,32 @@ public record CardTransaction(String type, String status, BigDecimal amount, Str
         }
     }
 
-    /** Whether this item adds to the card balance (else it takes from it). */
+    /** Whether this item's type adds to the card balance (else it takes from it). */
     public boolean credits() {
         return TOP_UP.equals(type) || REFUND.equals(type);
+    }
+
+    /**
+     * How this item, in its current status, has moved the balance: +amount for a credit, -amount
+     * for a debit, zero when it is {@code REVERSED} (the authorization was released) or
+     * {@code DECLINED} (nothing was taken).
+     */
+    public BigDecimal balanceEffect() {
+        if (REVERSED.equals(status) || DECLINED.equals(status)) {
+            return BigDecimal.ZERO;
+        }
+        return credits() ? amount : amount.negate();
+    }
+
+    public Key key() {
+        return new Key(type, amount, currency, timestamp);
+    }
+
+    public boolean sameItemAs(CardTransaction other) {
+        return key().equals(other.key());
+    }
+
+    public CardTransaction withStatus(String newStatus) {
+        return new CardTransaction(type, newStatus, amount, currency, counterpartyName, timestamp);
     }
 }

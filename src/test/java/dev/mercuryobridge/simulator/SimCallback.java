@@ -1,5 +1,6 @@
 package dev.mercuryobridge.simulator;
 
+import java.math.BigDecimal;
 import java.util.Objects;
 
 /**
@@ -10,15 +11,24 @@ import java.util.Objects;
  *                        Card event
  * @param sellRequestId   the sell request it reports on, or null (card_status, card_transaction)
  * @param cardId          the card it concerns
+ * @param cardId          the card it concerns (Spend Card events carry it; transaction callbacks
+ *                        do not, it is kept here to know whose card a top-up credited)
  * @param status          the transaction status, the sell request status of a crypto_top_up,
- *                        the card status of a card_status event, else null
+ *                        the card status of a card_status event, the purchase's lifecycle status
+ *                        ({@code AUTHORIZED}, {@code CLEARED}, {@code REVERSED}, {@code DECLINED})
+ *                        of a card_transaction
  * @param finalStatus     whether it reports a final sell request status
- * @param updatedAtTs     the unix second the change happened at Mercuryo
- * @param cardTransaction the ledger item the event announces (crypto_top_up, card_transaction),
- *                        else null
+ * @param updatedAtTs     the unix second the change happened at Mercuryo (for a card_transaction:
+ *                        when this lifecycle step happened, not the authorization time its body
+ *                        carries)
+ * @param cardTransaction the ledger item the event announces, as the ledger showed it right after
+ *                        the event (crypto_top_up: the TOP_UP item; card_transaction: the purchase
+ *                        in this event's status), else null
+ * @param cardBalance     the {@code card_balance.fiat_amount} a crypto_top_up reports, else null
  */
 public record SimCallback(String key, Kind kind, String sellRequestId, String cardId, String status,
-                          boolean finalStatus, long updatedAtTs, CardTransaction cardTransaction, String body) {
+                          boolean finalStatus, long updatedAtTs, CardTransaction cardTransaction,
+                          BigDecimal cardBalance, String body) {
 
     public static final String TRANSACTION_PATH = "/callbacks/mercuryo";
     public static final String SPEND_CARD_PATH = "/callbacks/mercuryo/spend-card";

@@ -1,7 +1,11 @@
 package dev.mercuryobridge.simulator;
 
 import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -11,11 +15,37 @@ import java.util.function.Predicate;
 
 /**
  * What really happened in a {@link Scenario}, to judge the service (and the reconciler) against.
- * Plain data, equal for equal seeds and configs.
+ * Plain data, equal for equal seeds, configs and epochs.
+ *
+ * <h2>What a correct reconciler finds (the contract)</h2>
+ * Pure computations over what was delivered, given that every scenario user is a registered card
+ * user (with their {@link CardUserRef#ip()}) and Mercuryo's API is at the scenario's final state:
+ * <ul>
+ *   <li>{@link #sellRequestsWhoseLastDeliveredStatusIsNotFinal()}: a missed callback each.</li>
+ *   <li>{@link #unseenLedgerItems()}: per user, the final ledger items none of whose announcing
+ *       callbacks was delivered. A purchase is announced by each of its {@code card_transaction}
+ *       events (AUTHORIZED and CLEARED, AUTHORIZED and REVERSED, or DECLINED alone) and is seen if
+ *       ANY of them was delivered: its lifecycle is one movement. A top-up is announced by its
+ *       {@code crypto_top_up} event only (the transaction callbacks of its sell request do not
+ *       count). Ledger items have no id: an event and an item are the same movement when
+ *       (type, amount, currency, timestamp) agree ({@link CardTransaction#key()}); a
+ *       {@code crypto_top_up} has no timestamp, its item is stamped with the second its sell
+ *       request succeeded (the {@code updated_at_ts} of the {@code succeeded} callback).</li>
+ *   <li>{@link #expectedBalanceByEmail()} and {@link #expectedDriftUsers()}: the checkpoint is the
+ *       user's latest DELIVERED {@code crypto_top_up}, latest by its ledger item's timestamp. The
+ *       expected balance is the checkpoint's {@code card_balance.fiat_amount} plus the effects of
+ *       the delivered movements whose ledger timestamp is after the checkpoint's; without a
+ *       checkpoint, the sum of the effects of all delivered movements (a card starts at 0). A
+ *       delivered top-up's effect is +fiat_amount. A purchase's effect follows the furthest
+ *       lifecycle status among ITS DELIVERED events: AUTHORIZED or CLEARED → −amount, REVERSED or
+ *       DECLINED → 0. A user drifts when Mercuryo's final balance differs from the expected one.
+ *       (No event says when a reversal happened; a purchase authorized before a checkpoint and
+ *       reversed after it would look like drift, so scenarios never generate one.)</li>
+ * </ul>
  *
  * @param finalStatusBySellRequest every sell request's final status ({@code succeeded} or
  *                                 {@code failed}), in creation order
- * @param usersByEmail             every user with their card
+ * @param usersByEmail             every user with their card and IP
  * @param finalBalanceByEmail      every card's balance at the end
  * @param ledgerByEmail            every card's ledger at the end, oldest first
  * @param callbacks                every callback Mercuryo emitted, in emission order
@@ -129,6 +159,84 @@ public record Truth(Map<String, String> finalStatusBySellRequest,
     public List<SimCallback> deliveredCardEvents() {
         return deliveries.stream()
                 .filter(d -> !d.dropped() && d.callback().kind().isSpendCardEvent())
+                .map(CallbackSender.Delivery::callback)
+                .toList();
+    }
+
+    /**
+     * Per user (e-mail) with at least one, in ledger order: the final ledger items no delivered
+     * callback announced (see the class comment).
+     */
+    public Map<String, List<CardTransaction>> unseenLedgerItems() {
+        Map<String, Set<CardTransaction.Key>> seen = new HashMap<>();
+        for (SimCallback c : deliveredMovementEvents()) {
+            seen.computeIfAbsent(c.cardId(), k -> new HashSet<>()).add(c.cardTransaction().key());
+        }
+        Map<String, List<CardTransaction>> unseen = new LinkedHashMap<>();
+        ledgerByEmail.forEach((email, ledger) -> {
+            Set<CardTransaction.Key> seenOnCard = seen.getOrDefault(usersByEmail.get(email).cardId(), Set.of());
+            List<CardTransaction> items = ledger.stream().filter(t -> !seenOnCard.contains(t.key())).toList();
+            if (!items.isEmpty()) {
+                unseen.put(email, items);
+            }
+        });
+        return Collections.unmodifiableMap(unseen);
+    }
+
+    /** Per user (e-mail), the balance the delivered callbacks imply (see the class comment). */
+    public Map<String, BigDecimal> expectedBalanceByEmail() {
+        Map<String, List<SimCallback>> eventsByCard = new HashMap<>();
+        for (SimCallback c : deliveredMovementEvents()) {
+            eventsByCard.computeIfAbsent(c.cardId(), k -> new ArrayList<>()).add(c);
+        }
+        Map<String, BigDecimal> expected = new LinkedHashMap<>();
+        usersByEmail.forEach((email, user) ->
+                expected.put(email, expectedBalance(eventsByCard.getOrDefault(user.cardId(), List.of()))));
+        return Collections.unmodifiableMap(expected);
+    }
+
+    /** Users (e-mails) whose final balance at Mercuryo differs from {@link #expectedBalanceByEmail()}. */
+    public Set<String> expectedDriftUsers() {
+        Set<String> drifting = new LinkedHashSet<>();
+        expectedBalanceByEmail().forEach((email, expected) -> {
+            if (finalBalanceByEmail.get(email).compareTo(expected) != 0) {
+                drifting.add(email);
+            }
+        });
+        return Collections.unmodifiableSet(drifting);
+    }
+
+    private static BigDecimal expectedBalance(List<SimCallback> delivered) {
+        SimCallback checkpoint = null;
+        // The furthest delivered status of each movement, by its ledger key.
+        Map<CardTransaction.Key, CardTransaction> movements = new LinkedHashMap<>();
+        for (SimCallback c : delivered) {
+            CardTransaction item = c.cardTransaction();
+            if (c.kind() == SimCallback.Kind.CRYPTO_TOP_UP
+                    && (checkpoint == null || item.timestamp().isAfter(checkpoint.cardTransaction().timestamp()))) {
+                checkpoint = c;
+            }
+            movements.merge(item.key(), item, (a, b) -> rank(b.status()) > rank(a.status()) ? b : a);
+        }
+        Instant after = checkpoint == null ? Instant.MIN : checkpoint.cardTransaction().timestamp();
+        BigDecimal expected = checkpoint == null ? BigDecimal.ZERO : checkpoint.cardBalance();
+        for (CardTransaction movement : movements.values()) {
+            if (movement.timestamp().isAfter(after)) {
+                expected = expected.add(movement.balanceEffect());
+            }
+        }
+        return expected;
+    }
+
+    /** AUTHORIZED comes first; CLEARED, REVERSED and DECLINED each end a purchase. */
+    private static int rank(String status) {
+        return CardTransaction.AUTHORIZED.equals(status) ? 0 : 1;
+    }
+
+    /** Delivered Spend Card events that announce a ledger item (crypto_top_up, card_transaction). */
+    private List<SimCallback> deliveredMovementEvents() {
+        return deliveries.stream()
+                .filter(d -> !d.dropped() && d.callback().cardTransaction() != null)
                 .map(CallbackSender.Delivery::callback)
                 .toList();
     }
