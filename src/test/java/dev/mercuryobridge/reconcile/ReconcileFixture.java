@@ -2,6 +2,7 @@ package dev.mercuryobridge.reconcile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;
 import dev.mercuryobridge.testing.TestApp;
 import dev.mercuryobridge.testing.TestDatabase;
@@ -41,6 +42,15 @@ final class ReconcileFixture implements AutoCloseable {
         env.put("RECONCILE_GRACE_PERIOD", "PT0S");
         env.putAll(overrides);
         return env;
+    }
+
+    /** Registers a card user as the operator does when the user opens their card: e-mail and real IP. */
+    void register(CardUserRef user) {
+        var response = app.adminJson("PUT", "/api/card-users/" + user.userUuid(),
+                "{\"email\":\"" + user.email() + "\",\"ip\":\"" + user.ip() + "\"}");
+        if (response.statusCode() != 200) {
+            throw new AssertionError("registration answered " + response.statusCode() + ": " + response.body());
+        }
     }
 
     /** Runs a reconciliation to its end through the admin API and returns the run. */

@@ -25,8 +25,7 @@ class ReconcilerFaultsTest {
             CardUserRef user = f.sim.addUser(email);
             SellRequest request = f.sim.createSellRequest(email, "BTC", new BigDecimal("0.00100000"), new BigDecimal("25.00"));
             f.sim.setSellRequestStatus(request.id(), "succeeded");
-            assertThat(f.app.adminJson("PUT", "/api/card-users/" + user.userUuid(), "{\"email\":\"" + email + "\"}").statusCode())
-                    .isEqualTo(200);
+            f.register(user);
             assertThat(f.app.adminJson("PUT", "/api/sell-requests/" + request.id(), "{\"user_uuid\":\"" + user.userUuid() + "\"}")
                     .statusCode()).isEqualTo(200);
         }
