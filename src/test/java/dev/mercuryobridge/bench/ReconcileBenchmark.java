@@ -80,7 +80,7 @@ public final class ReconcileBenchmark {
             // ---- setup: users, their cards' ledgers, sell requests pending here / succeeded there
             long setupStart = System.nanoTime();
             List<CardUserRef> refs = new ArrayList<>();
-            Instant t0 = Instant.parse("2024-01-01T00:00:00Z");
+            Instant t0 = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).minusSeconds(users * 100L + 100);
             for (int u = 0; u < users; u++) {
                 String email = "bench-" + u + "@sim.test";
                 CardUserRef ref = sim.addUser(email);
@@ -92,7 +92,8 @@ public final class ReconcileBenchmark {
                             k == 0 ? null : "Shop " + k, t0.plusSeconds(u * 100L + k)));
                 }
                 sim.addCardTransactions(email, ledger);
-                expectOk(app.adminJson("PUT", "/api/card-users/" + ref.userUuid(), "{\"email\":\"" + email + "\"}"),
+                expectOk(app.adminJson("PUT", "/api/card-users/" + ref.userUuid(),
+                                "{\"email\":\"" + email + "\",\"ip\":\"" + ref.ip() + "\"}"),
                         "PUT /api/card-users");
             }
             List<SellRequest> requests = new ArrayList<>(sellRequests);
