@@ -157,11 +157,18 @@ public final class DevMode {
             try (CallbackSender sender = new CallbackSender(service, signKey)) {
                 Scenario.Run run = scenario.run(sim, sender);
                 Truth truth = run.truth();
-                System.out.printf("%nsimulator: %d callbacks planned, %d sent, %d dropped on purpose "
-                                + "(%d sell request(s) left without their final status, %d card event(s) lost); "
-                                + "the reconciler will catch them%n%n",
+                java.util.Set<String> revealedByTopUp = truth.deliveredCardEvents().stream()
+                        .filter(c -> c.kind() == dev.mercuryobridge.simulator.SimCallback.Kind.CRYPTO_TOP_UP)
+                        .map(dev.mercuryobridge.simulator.SimCallback::sellRequestId)
+                        .filter(truth.sellRequestsNeverDelivered()::contains)
+                        .collect(java.util.stream.Collectors.toSet());
+                System.out.printf("%nsimulator: %d callbacks planned, %d sent, %d dropped on purpose; the reconciler "
+                                + "should find exactly: %d missed_callback, %d unseen_card_transaction, %d balance_drift "
+                                + "(compare /api/findings after its next run)%n%n",
                         run.result().planned(), run.result().sent(), run.result().dropped(),
-                        truth.sellRequestsWhoseLastDeliveredStatusIsNotFinal().size(), truth.droppedCardEvents().size());
+                        truth.sellRequestsWhoseLastDeliveredStatusIsNotFinal().size() + revealedByTopUp.size(),
+                        truth.unseenLedgerItems().values().stream().mapToInt(java.util.List::size).sum(),
+                        truth.expectedDriftUsers().size());
             }
         }, "dev-scenario");
         player.setDaemon(true);
