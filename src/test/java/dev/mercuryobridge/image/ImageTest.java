@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * from the outside what a platform relies on:
  * <ol>
  *   <li>the container starts and both probes answer ({@code /health/live}, {@code /health/ready}
- *       with database, migrations and Kafka up);</li>
+ *       with database, migrations and Kafka up), and so does the image's {@code ready.sh};</li>
  *   <li>the service process runs as the image's unprivileged user (uid 10001), seen from inside
  *       the container and from the host kernel;</li>
  *   <li>a reconciliation run started on the admin API succeeds (nothing to check yet);</li>
@@ -69,7 +69,9 @@ public final class ImageTest {
     static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(40);
 
-    /** Metric names the observability files use: everything with one of the service's prefixes. */
+    static final String ALERT_RULES = "docker/observability/prometheus/alerts.yml";
+    static final String DASHBOARD = "docker/observability/grafana/dashboards/mercuryo-bridge.json";
+    /** Metric names in the observability files' expressions: everything with one of the service's prefixes. */
     static final Pattern METRIC = Pattern.compile(
             "\\b((?:mercuryo|http_server|outbox|reconciliation|callback|jvm|hikaricp)_[a-z0-9_]*[a-z0-9])\\b");
 
@@ -118,6 +120,7 @@ public final class ImageTest {
             step("container started: podman run " + image + " serve (host network, runc)", this::startContainer);
             step("GET :" + ADMIN_PORT + "/health/live answers 200 {\"status\":\"up\"}", this::awaitLive);
             step("GET :" + ADMIN_PORT + "/health/ready answers 200, database, migrations and kafka up", this::awaitReady);
+            step("/app/ready.sh (compose's healthcheck) exits 0", this::readyScript);
             step("service process runs as uid " + EXPECTED_UID + " (podman exec id; host /proc; image USER)", this::checkUser);
             step("reconciliation run on the admin API succeeded", this::reconcile);
             TestKafka broker = kafka;
@@ -225,6 +228,14 @@ public final class ImageTest {
             Thread.sleep(250);
         }
         throw new StepFailed("not ready with database, migrations and kafka up within 60 s (last: " + last + ")");
+    }
+
+    private Void readyScript() {
+        Podman.Result r = Podman.run(Duration.ofSeconds(30), "exec", container, "/app/ready.sh");
+        if (!r.ok()) {
+            throw new StepFailed("/app/ready.sh " + r.describe());
+        }
+        return null;
     }
 
     private static boolean up(JsonNode checks, String name) {
@@ -339,15 +350,20 @@ public final class ImageTest {
 
     private String checkMetrics() throws Exception {
         Set<String> used = new TreeSet<>();
-        for (String file : List.of("docker/observability/prometheus/alerts.yml",
-                "docker/observability/grafana/dashboards/mercuryo-bridge.json")) {
-            Matcher m = METRIC.matcher(Files.readString(Path.of(file)));
+        List<String> exprs = new ArrayList<>(ruleExpressions(Path.of(ALERT_RULES)));
+        long alerts = Files.readAllLines(Path.of(ALERT_RULES)).stream().filter(l -> l.strip().startsWith("- alert:")).count();
+        if (exprs.size() != alerts) {
+            throw new StepFailed("read " + exprs.size() + " expressions but " + alerts + " alerts in " + ALERT_RULES);
+        }
+        JSON.readTree(Path.of(DASHBOARD).toFile()).findValues("expr").forEach(e -> exprs.add(e.asText()));
+        for (String expr : exprs) {
+            Matcher m = METRIC.matcher(expr);
             while (m.find()) {
                 used.add(m.group(1));
             }
         }
         if (used.isEmpty()) {
-            throw new StepFailed("found no metric names in docker/observability (pattern " + METRIC + ")");
+            throw new StepFailed("found no metric names in the expressions of " + ALERT_RULES + " and " + DASHBOARD);
         }
         HttpResponse<String> r = get(ADMIN_PORT, "/metrics", Map.of());
         if (r.statusCode() != 200) {
@@ -372,7 +388,43 @@ public final class ImageTest {
                 throw new StepFailed("/metrics has no line '" + series + "'");
             }
         }
-        return used.size() + " metric names used, all exposed";
+        return exprs.size() + " expressions use " + used.size() + " metric names, all exposed";
+    }
+
+    /**
+     * The {@code expr} of every rule in a Prometheus rules file: one-line values and folded or
+     * literal blocks ({@code >-}, {@code |}) alike. Enough YAML for the rules files we write.
+     */
+    static List<String> ruleExpressions(Path rules) throws IOException {
+        List<String> lines = Files.readAllLines(rules);
+        List<String> exprs = new ArrayList<>();
+        Pattern key = Pattern.compile("^(\\s*)expr:\\s*(.*)$");
+        for (int i = 0; i < lines.size(); i++) {
+            Matcher m = key.matcher(lines.get(i));
+            if (!m.matches()) {
+                continue;
+            }
+            String value = m.group(2).strip();
+            if (!value.startsWith(">") && !value.startsWith("|")) {
+                exprs.add(value);
+                continue;
+            }
+            int indent = m.group(1).length();
+            StringBuilder block = new StringBuilder();
+            while (i + 1 < lines.size() && (lines.get(i + 1).isBlank() || leadingSpaces(lines.get(i + 1)) > indent)) {
+                block.append(lines.get(++i).strip()).append(' ');
+            }
+            exprs.add(block.toString().strip());
+        }
+        return exprs;
+    }
+
+    private static int leadingSpaces(String line) {
+        int n = 0;
+        while (n < line.length() && line.charAt(n) == ' ') {
+            n++;
+        }
+        return n;
     }
 
     private String stopGracefully() throws Exception {
