@@ -107,12 +107,16 @@ image: build image-tools
 ifeq ($(IMAGE_BASE),local)
 	PATH="$$PATH:/usr/sbin" docker/local-base.sh $(LOCAL_OS_IMAGE) $(LOCAL_JRE_IMAGE)
 endif
-	podman build $(IMAGE_BUILD_ARGS) -f docker/Dockerfile -t $(IMAGE) .
+	@old=$$(podman image inspect --format '{{.Id}}' $(IMAGE) 2>/dev/null); \
+	echo "podman build $(IMAGE_BUILD_ARGS) -f docker/Dockerfile -t $(IMAGE) ."; \
+	podman build $(IMAGE_BUILD_ARGS) -f docker/Dockerfile -t $(IMAGE) . || exit $$?; \
+	if [ -n "$$old" ] && [ "$$old" != "$$(podman image inspect --format '{{.Id}}' $(IMAGE))" ]; then \
+	  podman rmi "$$old" >/dev/null 2>&1 || echo "note: the previous $(IMAGE) ($$old) is still in use; not removed"; fi
 
 # Builds the image, then runs it (podman, host network) against an embedded PostgreSQL 17 and an
 # embedded Kafka broker on loopback; see src/test/java/dev/mercuryobridge/image/ImageTest.java.
 # Prints how long the whole target took, base images included.
-image-test: jdk
+image-test:
 	@start=$$(date +%s); rc=0; \
 	$(MAKE) --no-print-directory image classpath MVN_FLAGS='$(MVN_FLAGS) -q' \
 	  && java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.image.ImageTest $(IMAGE) \
