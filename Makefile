@@ -114,12 +114,12 @@ endif
 	  podman rmi "$$old" >/dev/null 2>&1 || echo "note: the previous $(IMAGE) ($$old) is still in use; not removed"; fi
 
 # Builds the image, then runs it (podman, host network) against an embedded PostgreSQL 17 and an
-# embedded Kafka broker on loopback; see src/test/java/dev/mercuryobridge/image/ImageTest.java.
+# embedded Kafka broker on loopback; see src/test/java/dev/mercuryobridge/image/ImageTestHarness.java.
 # Prints how long the whole target took, base images included.
 image-test:
 	@start=$$(date +%s); rc=0; \
 	$(MAKE) --no-print-directory image classpath MVN_FLAGS='$(MVN_FLAGS) -q' \
-	  && java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.image.ImageTest $(IMAGE) \
+	  && java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.image.ImageTestHarness $(IMAGE) \
 	  || rc=$$?; \
 	echo "make image-test took $$(( $$(date +%s) - start )) s (exit $$rc)"; exit $$rc
 

@@ -53,7 +53,7 @@ import java.util.regex.Pattern;
  * </ol>
  * The container is always removed, whatever fails. Not part of {@code make test}: it needs podman.
  */
-public final class ImageTest {
+public final class ImageTestHarness {
     // Fixed loopback ports of their own, away from make run's (8080, 8081, 15432, 19092, 18090).
     static final int HTTP_PORT = 18480;
     static final int ADMIN_PORT = 18481;
@@ -83,17 +83,17 @@ public final class ImageTest {
     private final List<String> report = new ArrayList<>();
     private int passed;
 
-    private ImageTest(String image) {
+    private ImageTestHarness(String image) {
         this.image = image;
     }
 
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
-            System.err.println("usage: ImageTest IMAGE   (make image-test runs it)");
+            System.err.println("usage: ImageTestHarness IMAGE   (make image-test runs it)");
             System.exit(2);
         }
         long start = System.nanoTime();
-        ImageTest test = new ImageTest(args[0]);
+        ImageTestHarness test = new ImageTestHarness(args[0]);
         boolean ok = test.runAll();
         System.out.println();
         System.out.println("image test of " + args[0] + " (" + seconds(System.nanoTime() - start) + " s):");
