@@ -40,6 +40,7 @@ build_os() {
     return
   fi
   echo "building base OS image $os_image: debootstrap --variant=minbase $suite (about a minute)"
+  local start=$SECONDS
   $sudo debootstrap --variant=minbase "$suite" "$work/rootfs" "$mirror" > "$work/debootstrap.log" 2>&1 || {
     echo "debootstrap failed; its log:" >&2; tail -n 30 "$work/debootstrap.log" >&2; return 1; }
   # What debian:*-slim leaves out as well: documentation, manuals, package lists and caches.
@@ -50,7 +51,7 @@ build_os() {
     | $podman import --change "LABEL $label=\"$key\"" \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'CMD ["/bin/bash"]' - "$os_image" > /dev/null
-  echo "base OS image $os_image built"
+  echo "base OS image $os_image built in $((SECONDS - start)) s"
 }
 
 build_jre() {
@@ -63,12 +64,13 @@ build_jre() {
     return
   fi
   echo "building base JRE image $jre_image: jlink from $java_home (Java $version)"
+  local start=$SECONDS
   "$java_home/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
     --compress=zip-6 --generate-cds-archive --output "$work/openjdk"
   "$work/openjdk/bin/java" -version 2>&1 | sed 's/^/  /'
   printf 'FROM scratch\nLABEL %s="%s"\nCOPY openjdk /opt/java/openjdk\n' "$label" "$key" > "$work/Containerfile"
   $podman build --quiet -f "$work/Containerfile" -t "$jre_image" "$work" > /dev/null
-  echo "base JRE image $jre_image built"
+  echo "base JRE image $jre_image built in $((SECONDS - start)) s"
 }
 
 build_os

@@ -98,7 +98,7 @@ public final class ImageTestHarness {
         System.out.println();
         System.out.println("image test of " + args[0] + " (" + seconds(System.nanoTime() - start) + " s):");
         test.report.forEach(line -> System.out.println("  " + line));
-        System.out.println((ok ? "image-test: " : "image-test FAILED: ") + test.passed + " passed, " + (ok ? 0 : 1) + " failed");
+        System.out.println("image-test: " + test.passed + " passed, " + (ok ? 0 : 1) + " failed");
         // The embedded broker leaves non-daemon threads behind; the verdict is the exit code.
         System.exit(ok ? 0 : 1);
     }
@@ -114,8 +114,7 @@ public final class ImageTestHarness {
         Thread cleanup = new Thread(this::removeContainer, "image-test-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
-            EmbeddedPostgres startedPg = step("PostgreSQL 17 started on 127.0.0.1:" + PG_PORT + " (fsync on)", () -> startPostgres(pgData));
-            pg = startedPg;
+            pg = step("PostgreSQL 17 started on 127.0.0.1:" + PG_PORT + " (fsync on)", () -> startPostgres(pgData));
             kafka = step("Kafka broker (KRaft) started on localhost:" + KAFKA_PORT, () -> TestKafka.start(KAFKA_PORT));
             step("container started: podman run " + image + " serve (host network, runc)", this::startContainer);
             step("GET :" + ADMIN_PORT + "/health/live answers 200 {\"status\":\"up\"}", this::awaitLive);
