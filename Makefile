@@ -20,7 +20,8 @@ export PATH := $(FOUND_JDK)/bin:$(PATH)
 # Maven's own libraries touch sun.misc.Unsafe; JDK 24+ warns about it on every run.
 export MAVEN_OPTS ?= $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow)
 
-.PHONY: help jdk build test run watch bench bench-reconcile bench-report report clean classpath
+.PHONY: help jdk build test run watch bench bench-reconcile bench-report report clean classpath \
+        image image-tools image-test observability-check
 
 help:
 	@echo "make run    start the service on embedded PostgreSQL 17 (dev mode)"
@@ -31,6 +32,9 @@ help:
 	@echo "make bench-reconcile  reconciler run time for 10,000 watched items against the simulator"
 	@echo "make bench-report     report time and peak memory over 1,000,000 transactions"
 	@echo "make report FROM=YYYY-MM-DD TO=YYYY-MM-DD  CSV + HTML report of the make run database"
+	@echo "make image       build the container image $(IMAGE) from docker/Dockerfile (podman; IMAGE_BASE=local|official)"
+	@echo "make image-test  build the image and run it against a real PostgreSQL and Kafka: callback, Kafka, probes, non-root"
+	@echo "make observability-check  promtool check/test the alert rules; parse the dashboard and compose files"
 
 jdk:
 	@if [ -z "$(FOUND_JDK)" ]; then \
@@ -82,6 +86,58 @@ report: classpath
 	  java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.Main report \
 	    --from $(FROM) --to $(TO) --format $$f --out $(REPORT_DIR)/reconciliation-$(FROM)-$(TO).$$f || exit $$?; \
 	done
+
+# ---- container image -------------------------------------------------------------------------
+# Built with podman (no Docker engine needed). IMAGE_BASE=local builds the base images here from
+# Debian's packages (debootstrap) and the build's JDK (jlink), so no registry is needed;
+# IMAGE_BASE=official uses the Dockerfile's defaults (debian:bookworm-slim, eclipse-temurin:21-jre).
+IMAGE ?= localhost/mercuryo-bridge:latest
+IMAGE_BASE ?= local
+LOCAL_OS_IMAGE ?= localhost/mercuryo-bridge-os:bookworm
+LOCAL_JRE_IMAGE ?= localhost/mercuryo-bridge-jre:local
+export CONTAINERS_CONF ?= $(CURDIR)/docker/podman/containers.conf
+IMAGE_BUILD_ARGS = $(if $(filter local,$(IMAGE_BASE)),--build-arg OS_IMAGE=$(LOCAL_OS_IMAGE) --build-arg JRE_IMAGE=$(LOCAL_JRE_IMAGE))
+
+image-tools:
+	@command -v podman >/dev/null || { echo "error: podman is not installed (apt-get install podman runc)" >&2; exit 1; }
+	@[ "$(IMAGE_BASE)" != local ] || command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] \
+	  || { echo "error: debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
+
+image: build image-tools
+ifeq ($(IMAGE_BASE),local)
+	PATH="$$PATH:/usr/sbin" docker/local-base.sh $(LOCAL_OS_IMAGE) $(LOCAL_JRE_IMAGE)
+endif
+	@old=$$(podman image inspect --format '{{.Id}}' $(IMAGE) 2>/dev/null); \
+	echo "podman build $(IMAGE_BUILD_ARGS) -f docker/Dockerfile -t $(IMAGE) ."; \
+	podman build $(IMAGE_BUILD_ARGS) -f docker/Dockerfile -t $(IMAGE) . || exit $$?; \
+	if [ -n "$$old" ] && [ "$$old" != "$$(podman image inspect --format '{{.Id}}' $(IMAGE))" ]; then \
+	  podman rmi "$$old" >/dev/null 2>&1 || echo "note: the previous $(IMAGE) ($$old) is still in use; not removed"; fi
+
+# Builds the image, then runs it (podman, host network) against an embedded PostgreSQL 17 and an
+# embedded Kafka broker on loopback; see src/test/java/dev/mercuryobridge/image/ImageTestHarness.java.
+# Prints how long the whole target took, base images included.
+image-test:
+	@start=$$(date +%s); rc=0; \
+	$(MAKE) --no-print-directory image classpath MVN_FLAGS='$(MVN_FLAGS) -q' || rc=$$?; \
+	built=$$(date +%s); \
+	[ $$rc != 0 ] || java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) \
+	  dev.mercuryobridge.image.ImageTestHarness $(IMAGE) || rc=$$?; \
+	end=$$(date +%s); \
+	echo "make image-test took $$((end - start)) s: jar, base images and image $$((built - start)) s, test $$((end - built)) s (exit $$rc)"; \
+	exit $$rc
+
+# Python with PyYAML: the one on PATH if it has it, else Debian's (apt-get install python3-yaml).
+PYTHON_YAML ?= $(shell python3 -c 'import yaml' 2>/dev/null && echo python3 || echo /usr/bin/python3)
+
+# What can be checked of docker/ without an engine: the alert rules (promtool check and unit
+# tests), Prometheus's config, and the compose, provisioning and dashboard files parsing and
+# agreeing with each other and with the Dockerfile.
+observability-check:
+	@command -v promtool >/dev/null || { echo "error: promtool is not installed (apt-get install prometheus)" >&2; exit 1; }
+	promtool check rules docker/observability/prometheus/alerts.yml
+	promtool test rules docker/observability/prometheus/alerts.test.yml
+	promtool check config docker/observability/prometheus/prometheus.yml
+	$(PYTHON_YAML) docker/observability/check.py
 
 clean:
 	rm -rf target .dev

@@ -9,6 +9,7 @@ import dev.mercuryobridge.db.generated.Routines;
 import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.http.HttpServers;
 import dev.mercuryobridge.ingest.CallbackMetrics;
+import dev.mercuryobridge.ingest.CallbackPartitionMetrics;
 import dev.mercuryobridge.ingest.CallbackRoutes;
 import dev.mercuryobridge.ingest.IngestService;
 import dev.mercuryobridge.ingest.QuarantineService;
@@ -19,6 +20,7 @@ import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.outbox.Outbox;
 import dev.mercuryobridge.outbox.OutboxRelay;
 import dev.mercuryobridge.mercuryo.MercuryoClient;
+import dev.mercuryobridge.reconcile.ReconcileMetrics;
 import dev.mercuryobridge.reconcile.ReconcileRoutes;
 import dev.mercuryobridge.reconcile.Reconciler;
 import dev.mercuryobridge.report.ReconciliationReport;
@@ -85,6 +87,9 @@ public final class App implements AutoCloseable {
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
+            // Read from the database, so every replica reports them (the alert rules use them).
+            new ReconcileMetrics(database.dsl(), Clock.systemUTC()).bindTo(registry);
+            new CallbackPartitionMetrics(database.dsl()).bindTo(registry);
 
             ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "maintenance");
