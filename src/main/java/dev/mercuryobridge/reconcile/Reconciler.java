@@ -9,7 +9,6 @@ import dev.mercuryobridge.mercuryo.MercuryoClient;
 import dev.mercuryobridge.mercuryo.MercuryoErrors;
 import dev.mercuryobridge.mercuryo.MercuryoProtocolException;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.jooq.DSLContext;
@@ -37,8 +36,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.mercuryobridge.db.generated.Tables.RECONCILIATION_RUN;
 
@@ -72,8 +69,6 @@ public final class Reconciler implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Timer runTime;
     private final Counter findingsRaised;
-    private final AtomicLong lastFinished = new AtomicLong();
-    private final AtomicInteger lastFailed = new AtomicInteger();
 
     /** The outcome of asking for a run. */
     public sealed interface Start {
@@ -100,11 +95,6 @@ public final class Reconciler implements AutoCloseable {
         this.runTime = Timer.builder("reconciliation.run.duration").description("Reconciliation run time").register(registry);
         this.findingsRaised = Counter.builder("reconciliation.findings").description("Findings raised by the reconciler")
                 .register(registry);
-        Gauge.builder("reconciliation.last.run.finished", lastFinished, AtomicLong::get)
-                .description("Unix time the last reconciliation run on this instance finished (0: none yet)")
-                .baseUnit("seconds").register(registry);
-        Gauge.builder("reconciliation.last.run.failed", lastFailed, AtomicInteger::get)
-                .description("1 when the last reconciliation run on this instance failed as a whole").register(registry);
     }
 
     /** Runs every RECONCILE_INTERVAL; a run skipped because another instance holds the lock is fine. */
@@ -208,8 +198,6 @@ public final class Reconciler implements AutoCloseable {
         }
         finish(runId, status, runLog);
         sample.stop(runTime);
-        lastFinished.set(clock.instant().getEpochSecond());
-        lastFailed.set("failed".equals(status) ? 1 : 0);
         log.info("reconciliation run {} {}: {} item(s) checked, {} finding(s), {} error(s), {} need registration{}",
                 runId, status, runLog.checked(), runLog.findings(), runLog.errors(), runLog.needsRegistrationCount(),
                 runLog.failure() == null ? "" : "; " + runLog.failure());
