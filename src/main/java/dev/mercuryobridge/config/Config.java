@@ -38,7 +38,8 @@ public record Config(
         boolean migrateOnStart,
         int reportMaxDays,
         Duration outboxRetention,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        String logFormat) {
 
     /** Kafka topic names (configurable so that environments can share a cluster). */
     public record Topics(String transactions, String spendCard, String reconciliation) {}
@@ -80,7 +81,8 @@ public record Config(
                 r.bool("MIGRATE_ON_START", true),
                 r.integer("REPORT_MAX_DAYS", 366, 1, 100_000),
                 r.duration("OUTBOX_RETENTION", Duration.ofDays(7)),
-                r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)));
+                r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)),
+                r.oneOf("LOG_FORMAT", "text", List.of("text", "json")));
         if (new java.util.HashSet<>(List.of(config.topics.transactions(), config.topics.spendCard(),
                 config.topics.reconciliation())).size() < 3) {
             r.problems.add("KAFKA_TOPIC_*: the three topics must have different names");
@@ -128,6 +130,7 @@ public record Config(
         m.put("REPORT_MAX_DAYS", String.valueOf(reportMaxDays));
         m.put("OUTBOX_RETENTION", outboxRetention.toString());
         m.put("SHUTDOWN_TIMEOUT", shutdownTimeout.toString());
+        m.put("LOG_FORMAT", logFormat);
         return m;
     }
 
@@ -285,6 +288,15 @@ public record Config(
                 }
                 return d;
             }, "an ISO-8601 duration such as PT10M (PT0S allowed)");
+        }
+
+        String oneOf(String name, String fallback, List<String> allowed) {
+            String v = string(name, fallback);
+            if (!allowed.contains(v)) {
+                problems.add(name + ": must be one of " + String.join(", ", allowed) + " (got '" + v + "')");
+                return fallback;
+            }
+            return v;
         }
 
         Duration duration(String name, Duration fallback) {

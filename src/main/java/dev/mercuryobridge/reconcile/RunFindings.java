@@ -22,7 +22,9 @@ final class RunFindings {
     boolean raise(Finding finding) {
         Findings.Raised raised = dsl.transactionResult(c -> findings.raise(c.dsl(), finding));
         if (raised.announced()) {
-            log.info("reconciliation run {}: {} finding {} on {}: expected {}, actual {}", finding.runId(),
+            log.atInfo().addKeyValue("run_id", finding.runId()).addKeyValue("finding_kind", finding.kind().dbValue())
+                    .addKeyValue("subject", finding.subject())
+                    .log("reconciliation run {}: {} finding {} on {}: expected {}, actual {}", finding.runId(),
                     raised == Findings.Raised.NEW ? "new" : "reopened", finding.kind().dbValue(), finding.subject(),
                     finding.expected(), finding.actual());
         }

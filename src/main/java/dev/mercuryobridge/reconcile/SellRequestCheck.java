@@ -76,8 +76,10 @@ final class SellRequestCheck {
             case ACCEPTED -> {
                 announced++;
                 Findings.resolveExcept(dsl, FindingKind.STATUS_MISMATCH, item.id(), Set.of());
-                log.info("reconciliation run {}: sell request {} is {} at Mercuryo, we had {} (missed callback, now applied)",
-                        runId, item.id(), status, read.previousStatus() == null ? "nothing" : read.previousStatus());
+                log.atInfo().addKeyValue("transaction_id", item.id()).addKeyValue("run_id", runId)
+                        .addKeyValue("outcome", "missed_callback")
+                        .log("reconciliation run {}: sell request {} is {} at Mercuryo, we had {} (missed callback, now applied)",
+                                runId, item.id(), status, read.previousStatus() == null ? "nothing" : read.previousStatus());
             }
             case STALE -> {
                 if (findings.raise(Finding.byRun(FindingKind.STATUS_MISMATCH, item.id(), read.previousStatus(), status,

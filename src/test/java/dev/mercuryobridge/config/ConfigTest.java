@@ -23,7 +23,7 @@ class ConfigTest {
     private static final String PARTNER_TOKEN = "partner-token-zzzzzzzz";
 
     /** The required variables, valid; everything else left to its default. */
-    private static Map<String, String> validEnv() {
+    static Map<String, String> validEnv() {
         Map<String, String> env = new HashMap<>();
         env.put("ADMIN_TOKEN", ADMIN_TOKEN);
         env.put("MERCURYO_SIGN_KEYS", KEY_A + "," + KEY_B);
