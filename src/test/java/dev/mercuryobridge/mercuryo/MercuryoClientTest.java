@@ -362,6 +362,15 @@ class MercuryoClientTest {
     }
 
     @Test
+    void invalid_card_status_400210_on_the_balance_is_thrown_without_retry() {
+        sim.failWith(CARD_BALANCE, 400, 400210, "Invalid card status", 1);
+
+        assertThatThrownBy(() -> client().cardBalance(alice)).isInstanceOfSatisfying(MercuryoApiException.class,
+                e -> assertThat(e.code()).isEqualTo(MercuryoErrors.INVALID_CARD_STATUS));
+        assertThat(to(CARD_BALANCE)).hasSize(1);
+    }
+
+    @Test
     void a_burst_of_500001_is_retried_with_backoff() {
         sim.failWith(CARD_BALANCE, 500, 500001, "Various reasons", 3);
 
