@@ -22,6 +22,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
@@ -61,12 +63,12 @@ public final class IngestService {
         this.clock = clock;
     }
 
-    /** Stores a verified callback body; the answer is known only after the commit. */
+    /** Stores a verified callback body alone, in its own transaction; the answer is known only after the commit. */
     public Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match) {
         Parsed parsed = parse(route, body);
         Outcome outcome;
         try {
-            outcome = store(route, body, match, parsed);
+            outcome = inTransaction(tx -> store(tx, route, body, match, parsed));
         } catch (RuntimeException e) {
             listener.failed(route, e);
             throw e;
@@ -75,8 +77,83 @@ public final class IngestService {
         return outcome;
     }
 
-    private Outcome store(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
-        return inTransaction(tx -> {
+    /**
+     * Group commit: stores a batch of verified callbacks in ONE database transaction, in the
+     * order given (so reports of one transaction are applied exactly as if one by one: the same
+     * dedupe, state machine and gapless sequence), then completes each item with its own
+     * outcome after the commit.
+     *
+     * <p>If the batch fails for anything but an unavailable database, each item is retried
+     * alone, so one bad item never fails the rest; an item that still fails alone is authentic
+     * data (it verified), so its raw body is stored and quarantined with the error as reason.
+     * An unavailable database fails every item (the caller answers 503; Mercuryo retries).
+     */
+    void storeBatch(List<IngestQueue.Pending> batch) {
+        List<Outcome> outcomes;
+        try {
+            outcomes = inTransaction(tx -> {
+                List<Outcome> out = new ArrayList<>(batch.size());
+                for (IngestQueue.Pending p : batch) {
+                    out.add(store(tx, p.route(), p.body(), p.match(), p.parsed()));
+                }
+                return out;
+            });
+        } catch (RuntimeException e) {
+            if (DatabaseErrors.isUnavailable(e)) {
+                batch.forEach(p -> fail(p, e));
+                return;
+            }
+            if (batch.size() > 1) {
+                log.warn("a batch of {} callbacks failed ({}); storing each alone", batch.size(), e.getMessage());
+            }
+            batch.forEach(this::storeAlone);
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            IngestQueue.Pending p = batch.get(i);
+            listener.stored(p.route(), outcomes.get(i));
+            p.result().complete(outcomes.get(i));
+        }
+    }
+
+    private void storeAlone(IngestQueue.Pending p) {
+        Outcome outcome;
+        try {
+            outcome = inTransaction(tx -> store(tx, p.route(), p.body(), p.match(), p.parsed()));
+        } catch (RuntimeException e) {
+            if (DatabaseErrors.isUnavailable(e)) {
+                fail(p, e);
+                return;
+            }
+            String reason = "could not be stored: " + rootMessage(e);
+            try {
+                outcome = inTransaction(tx -> store(tx, p.route(), p.body(), p.match(), new Parsed(null, reason)));
+            } catch (RuntimeException e2) {
+                e2.addSuppressed(e);
+                fail(p, e2);
+                return;
+            }
+        }
+        listener.stored(p.route(), outcome);
+        p.result().complete(outcome);
+    }
+
+    private void fail(IngestQueue.Pending p, RuntimeException e) {
+        listener.failed(p.route(), e);
+        p.result().completeExceptionally(e);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        return m.length() > 500 ? m.substring(0, 500) : m;
+    }
+
+    private Outcome store(DSLContext tx, Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+        {
             long callbackId = tx.insertInto(CALLBACK)
                     .set(CALLBACK.ROUTE, route.dbValue())
                     .set(CALLBACK.BODY, body)
@@ -97,7 +174,7 @@ public final class IngestService {
                         .execute();
             }
             return o;
-        });
+        }
     }
 
     /**
@@ -356,9 +433,10 @@ public final class IngestService {
         }
     }
 
-    private record Parsed(Callback callback, String invalidReason) {}
+    /** A body parsed once, in the request thread: the callback, or why it is quarantined. */
+    record Parsed(Callback callback, String invalidReason) {}
 
-    private static Parsed parse(Callback.Route route, byte[] body) {
+    static Parsed parse(Callback.Route route, byte[] body) {
         try {
             return new Parsed(CallbackParser.parse(route, body), null);
         } catch (InvalidCallbackException e) {
