@@ -71,6 +71,10 @@ bench: classpath
 bench-ingest: build classpath
 	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.IngestBenchmark $(BENCH_ARGS)
 
+# The relay draining a 100,000-row backlog on a durable database, beside a bare producer.
+bench-drain: classpath
+	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.DrainBenchmark $(BENCH_ARGS)
+
 bench-reconcile: classpath
 	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.ReconcileBenchmark $(BENCH_ARGS)
 
