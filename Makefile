@@ -20,7 +20,7 @@ export PATH := $(FOUND_JDK)/bin:$(PATH)
 # Maven's own libraries touch sun.misc.Unsafe; JDK 24+ warns about it on every run.
 export MAVEN_OPTS ?= $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow)
 
-.PHONY: help jdk build test run watch bench bench-reconcile bench-report report clean classpath \
+.PHONY: help jdk build test run watch bench bench-ingest bench-drain bench-reconcile bench-report report clean classpath \
         image image-tools image-test observability-check
 
 help:
@@ -29,6 +29,8 @@ help:
 	@echo "make build  build target/mercuryo-bridge.jar"
 	@echo "make watch  print the messages of a topic (TOPIC=mercuryo.transactions.v1)"
 	@echo "make bench  callback-to-Kafka latency benchmark"
+	@echo "make bench-ingest     stored callbacks/s of the production jar vs the 401 ceiling (durable DB)"
+	@echo "make bench-drain      outbox relay drain rate vs a bare producer (durable DB)"
 	@echo "make bench-reconcile  reconciler run time for 10,000 watched items against the simulator"
 	@echo "make bench-report     report time and peak memory over 1,000,000 transactions"
 	@echo "make report FROM=YYYY-MM-DD TO=YYYY-MM-DD  CSV + HTML report of the make run database"
@@ -67,6 +69,15 @@ watch: classpath
 # Callback-to-Kafka latency at a steady light load; prints percentiles and ratios to a baseline.
 bench: classpath
 	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.LatencyBenchmark $(BENCH_ARGS)
+
+# Throughput of the production jar (a separate process) on a durable database, as ratios to the
+# bad-signature ceiling of the same run.
+bench-ingest: build classpath
+	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.IngestBenchmark $(BENCH_ARGS)
+
+# The relay draining a 100,000-row backlog on a durable database, beside a bare producer.
+bench-drain: classpath
+	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.DrainBenchmark $(BENCH_ARGS)
 
 bench-reconcile: classpath
 	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.ReconcileBenchmark $(BENCH_ARGS)

@@ -11,6 +11,7 @@ import dev.mercuryobridge.http.HttpServers;
 import dev.mercuryobridge.ingest.CallbackMetrics;
 import dev.mercuryobridge.ingest.CallbackPartitionMetrics;
 import dev.mercuryobridge.ingest.CallbackRoutes;
+import dev.mercuryobridge.ingest.IngestQueue;
 import dev.mercuryobridge.ingest.IngestService;
 import dev.mercuryobridge.ingest.QuarantineService;
 import dev.mercuryobridge.ingest.SignatureVerifier;
@@ -57,6 +58,7 @@ public final class App implements AutoCloseable {
     private final Javalin publicServer;
     private final Javalin adminServer;
     private final OutboxRelay relay;
+    private final IngestQueue ingestQueue;
     private final KafkaHealth kafkaHealth;
     private final Reconciler reconciler;
     private final MercuryoClient mercuryo;
@@ -64,7 +66,9 @@ public final class App implements AutoCloseable {
 
     private App(Config config, Database database, PrometheusMeterRegistry registry,
                 ScheduledExecutorService maintenance, Javalin publicServer, Javalin adminServer,
-                OutboxRelay relay, KafkaHealth kafkaHealth, Reconciler reconciler, MercuryoClient mercuryo) {
+                OutboxRelay relay, IngestQueue ingestQueue, KafkaHealth kafkaHealth, Reconciler reconciler,
+                MercuryoClient mercuryo) {
+        this.ingestQueue = ingestQueue;
         this.reconciler = reconciler;
         this.mercuryo = mercuryo;
         this.relay = relay;
@@ -128,7 +132,9 @@ public final class App implements AutoCloseable {
             ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(database.dsl(), Clock.systemUTC()),
                     config.reportMaxDays());
 
-            CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingest, callbackMetrics, config.maxBodyBytes());
+            IngestQueue ingestQueue = new IngestQueue(ingest, new IngestQueue.Settings(config.ingestQueueCapacity(),
+                    config.ingestBatchSize(), config.ingestBatchLinger(), config.ingestWriters()), registry);
+            CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingestQueue, callbackMetrics, config.maxBodyBytes());
             AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
 
             Javalin publicServer = HttpServers.create("public", registry, config.shutdownTimeout(),
@@ -139,6 +145,7 @@ public final class App implements AutoCloseable {
                         reconcileRoutes.register(c.routes);
                         reportRoutes.register(c.routes);
                     });
+            ingestQueue.start();
             publicServer.start(config.httpPort());
             adminServer.start(config.adminPort());
             relay.start();
@@ -147,7 +154,7 @@ public final class App implements AutoCloseable {
             } else {
                 reconciler.schedule();
             }
-            App app = new App(config, database, registry, maintenance, publicServer, adminServer, relay, kafkaHealth,
+            App app = new App(config, database, registry, maintenance, publicServer, adminServer, relay, ingestQueue, kafkaHealth,
                     reconciler, mercuryo);
             log.info("mercuryo-bridge is up: callbacks on :{}, admin on :{}", app.httpPort(), app.adminPort());
             return app;
@@ -231,6 +238,9 @@ public final class App implements AutoCloseable {
         }
         log.info("shutting down: finishing in-flight requests (up to {})", config.shutdownTimeout());
         publicServer.stop();
+        // Normally empty by now (every queued callback is an in-flight request the server waited
+        // for); anything left is stored before the pool closes.
+        ingestQueue.close(config.shutdownTimeout());
         reconciler.close();
         mercuryo.close();
         relay.close();

@@ -39,6 +39,10 @@ public record Config(
         int reportMaxDays,
         Duration outboxRetention,
         Duration shutdownTimeout,
+        int ingestQueueCapacity,
+        int ingestBatchSize,
+        Duration ingestBatchLinger,
+        int ingestWriters,
         String logFormat) {
 
     /** Kafka topic names (configurable so that environments can share a cluster). */
@@ -82,7 +86,25 @@ public record Config(
                 r.integer("REPORT_MAX_DAYS", 366, 1, 100_000),
                 r.duration("OUTBOX_RETENTION", Duration.ofDays(7)),
                 r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(20)),
+                r.integer("INGEST_QUEUE_CAPACITY", 4_096, 1, 1_000_000),
+                r.integer("INGEST_BATCH_SIZE", 256, 1, 10_000),
+                r.durationOrZero("INGEST_BATCH_LINGER", Duration.ofMillis(1)),
+                r.integer("INGEST_WRITERS", 2, 1, 64),
                 r.oneOf("LOG_FORMAT", "text", List.of("text", "json")));
+        if (config.ingestWriters >= config.databasePoolSize) {
+            // Each writer holds a connection for its batch; the reconciler, the admin API and the
+            // relay's marking need the rest.
+            r.problems.add("INGEST_WRITERS: must be less than DATABASE_POOL_SIZE (" + config.ingestWriters
+                    + " writers, pool of " + config.databasePoolSize + ")");
+        }
+        if (config.ingestQueueCapacity < config.ingestWriters) {
+            r.problems.add("INGEST_QUEUE_CAPACITY: must be at least INGEST_WRITERS (" + config.ingestQueueCapacity
+                    + " < " + config.ingestWriters + ")");
+        }
+        if (config.ingestBatchLinger.compareTo(Duration.ofSeconds(1)) > 0) {
+            r.problems.add("INGEST_BATCH_LINGER: must be at most PT1S (every callback waits up to it; got "
+                    + config.ingestBatchLinger + ")");
+        }
         if (new java.util.HashSet<>(List.of(config.topics.transactions(), config.topics.spendCard(),
                 config.topics.reconciliation())).size() < 3) {
             r.problems.add("KAFKA_TOPIC_*: the three topics must have different names");
@@ -130,6 +152,10 @@ public record Config(
         m.put("REPORT_MAX_DAYS", String.valueOf(reportMaxDays));
         m.put("OUTBOX_RETENTION", outboxRetention.toString());
         m.put("SHUTDOWN_TIMEOUT", shutdownTimeout.toString());
+        m.put("INGEST_QUEUE_CAPACITY", String.valueOf(ingestQueueCapacity));
+        m.put("INGEST_BATCH_SIZE", String.valueOf(ingestBatchSize));
+        m.put("INGEST_BATCH_LINGER", ingestBatchLinger.toString());
+        m.put("INGEST_WRITERS", String.valueOf(ingestWriters));
         m.put("LOG_FORMAT", logFormat);
         return m;
     }

@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Mercuryo's two callback routes on the public port. Answers 200 only after the commit; Mercuryo
@@ -18,13 +19,13 @@ public final class CallbackRoutes {
     private static final Map<String, String> ACCEPTED = Map.of("status", "accepted");
 
     private final SignatureVerifier verifier;
-    private final IngestService ingest;
+    private final IngestQueue queue;
     private final CallbackMetrics metrics;
     private final int maxBodyBytes;
 
-    public CallbackRoutes(SignatureVerifier verifier, IngestService ingest, CallbackMetrics metrics, int maxBodyBytes) {
+    public CallbackRoutes(SignatureVerifier verifier, IngestQueue queue, CallbackMetrics metrics, int maxBodyBytes) {
         this.verifier = verifier;
-        this.ingest = ingest;
+        this.queue = queue;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
     }
@@ -50,8 +51,18 @@ public final class CallbackRoutes {
                     ctx.header("X-Signature") == null ? "missing" : "does not match any configured key");
             throw new ApiException(401, "invalid_signature", "X-Signature is missing or does not match");
         }
-        Outcome outcome = ingest.ingest(route, body, match);
-        ctx.header("X-Callback-Outcome", outcome.label());
-        ctx.status(200).json(ACCEPTED);
+        CompletableFuture<Outcome> stored;
+        try {
+            stored = queue.submit(route, body, match);
+        } catch (ApiException e) {
+            metrics.rejected(route, "queue_full");
+            ctx.header("Retry-After", "1");
+            throw e;
+        }
+        // The request waits for its batch's commit without holding a thread.
+        ctx.future(() -> stored.thenAccept(outcome -> {
+            ctx.header("X-Callback-Outcome", outcome.label());
+            ctx.status(200).json(ACCEPTED);
+        }));
     }
 }

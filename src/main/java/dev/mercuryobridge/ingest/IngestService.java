@@ -22,6 +22,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
@@ -61,12 +63,17 @@ public final class IngestService {
         this.clock = clock;
     }
 
-    /** Stores a verified callback body; the answer is known only after the commit. */
+    /** Stores a verified callback body alone, in its own transaction; the answer is known only after the commit. */
     public Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match) {
         Parsed parsed = parse(route, body);
         Outcome outcome;
         try {
-            outcome = store(route, body, match, parsed);
+            outcome = inTransaction(tx -> {
+                Unit u = new Unit(tx);
+                Outcome o = store(u, route, body, match, parsed);
+                u.flush();
+                return o;
+            });
         } catch (RuntimeException e) {
             listener.failed(route, e);
             throw e;
@@ -75,8 +82,94 @@ public final class IngestService {
         return outcome;
     }
 
-    private Outcome store(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
-        return inTransaction(tx -> {
+    /**
+     * Group commit: stores a batch of verified callbacks in ONE database transaction, in the
+     * order given (so reports of one transaction are applied exactly as if one by one: the same
+     * dedupe, state machine and gapless sequence), then completes each item with its own
+     * outcome after the commit.
+     *
+     * <p>If the batch fails for anything but an unavailable database, each item is retried
+     * alone, so one bad item never fails the rest; an item that still fails alone is authentic
+     * data (it verified), so its raw body is stored and quarantined with the error as reason.
+     * An unavailable database fails every item (the caller answers 503; Mercuryo retries).
+     */
+    void storeBatch(List<IngestQueue.Pending> batch) {
+        List<Outcome> outcomes;
+        try {
+            outcomes = inTransaction(tx -> {
+                Unit u = new Unit(tx);
+                u.lockAll(batch.stream()
+                        .map(p -> p.parsed().callback() instanceof Callback.Transaction t ? t.id() : null)
+                        .filter(java.util.Objects::nonNull).sorted().distinct().toList());
+                List<Outcome> out = new ArrayList<>(batch.size());
+                for (IngestQueue.Pending p : batch) {
+                    out.add(store(u, p.route(), p.body(), p.match(), p.parsed()));
+                }
+                u.flush();
+                return out;
+            });
+        } catch (RuntimeException e) {
+            if (DatabaseErrors.isUnavailable(e)) {
+                batch.forEach(p -> fail(p, e));
+                return;
+            }
+            if (batch.size() > 1) {
+                log.warn("a batch of {} callbacks failed ({}); storing each alone", batch.size(), e.getMessage());
+            }
+            batch.forEach(this::storeAlone);
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            IngestQueue.Pending p = batch.get(i);
+            listener.stored(p.route(), outcomes.get(i));
+            p.result().complete(outcomes.get(i));
+        }
+    }
+
+    private void storeAlone(IngestQueue.Pending p) {
+        Outcome outcome;
+        try {
+            outcome = inTransaction(tx -> {
+                Unit u = new Unit(tx);
+                Outcome o = store(u, p.route(), p.body(), p.match(), p.parsed());
+                u.flush();
+                return o;
+            });
+        } catch (RuntimeException e) {
+            if (DatabaseErrors.isUnavailable(e)) {
+                fail(p, e);
+                return;
+            }
+            String reason = "could not be stored: " + rootMessage(e);
+            try {
+                outcome = inTransaction(tx -> store(new Unit(tx), p.route(), p.body(), p.match(), new Parsed(null, reason)));
+            } catch (RuntimeException e2) {
+                e2.addSuppressed(e);
+                fail(p, e2);
+                return;
+            }
+        }
+        listener.stored(p.route(), outcome);
+        p.result().complete(outcome);
+    }
+
+    private void fail(IngestQueue.Pending p, RuntimeException e) {
+        listener.failed(p.route(), e);
+        p.result().completeExceptionally(e);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        return m.length() > 500 ? m.substring(0, 500) : m;
+    }
+
+    private Outcome store(Unit u, Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+        {
+            DSLContext tx = u.tx;
             long callbackId = tx.insertInto(CALLBACK)
                     .set(CALLBACK.ROUTE, route.dbValue())
                     .set(CALLBACK.BODY, body)
@@ -90,14 +183,14 @@ public final class IngestService {
                     .fetchSingle(CALLBACK.ID);
             Outcome o = parsed.callback() == null
                     ? quarantine(tx, callbackId, route, body, parsed.invalidReason())
-                    : record(tx, parsed.callback(), callbackId, DetectedBy.CALLBACK);
+                    : record(u, parsed.callback(), callbackId, DetectedBy.CALLBACK);
             if (o == Outcome.DUPLICATE || o == Outcome.QUARANTINED) {
                 tx.update(CALLBACK).set(CALLBACK.OUTCOME, o == Outcome.DUPLICATE ? "duplicate" : "quarantined")
                         .where(CALLBACK.ID.eq(callbackId))
                         .execute();
             }
             return o;
-        });
+        }
     }
 
     /**
@@ -105,9 +198,16 @@ public final class IngestService {
      * callbacks and quarantine replays alike.
      */
     Outcome record(DSLContext tx, Callback callback, Long callbackId, DetectedBy by) {
+        Unit u = new Unit(tx);
+        Outcome outcome = record(u, callback, callbackId, by);
+        u.flush();
+        return outcome;
+    }
+
+    private Outcome record(Unit u, Callback callback, Long callbackId, DetectedBy by) {
         return switch (callback) {
-            case Callback.Transaction t -> recordCallback(tx, t, callbackId, by);
-            case Callback.SpendCardEvent e -> recordSpendCardEvent(tx, e, callbackId);
+            case Callback.Transaction t -> recordCallback(u, t, callbackId, by);
+            case Callback.SpendCardEvent e -> recordSpendCardEvent(u, e, callbackId);
         };
     }
 
@@ -127,12 +227,14 @@ public final class IngestService {
             throw new IllegalArgumentException("an API read carries no Mercuryo time");
         }
         return inTransaction(tx -> {
+            Unit u = new Unit(tx);
             TransactionStateRecord state = lockState(tx, report.id());
             String before = state == null ? null : state.getStatus();
             LongSupplier event = () -> insertEvent(tx, report, null, DetectedBy.RECONCILER);
             Outcome outcome = state == null
-                    ? create(tx, report, DetectedBy.RECONCILER, event)
-                    : apply(tx, report, state, DetectedBy.RECONCILER, event);
+                    ? create(u, report, DetectedBy.RECONCILER, event)
+                    : apply(u, report, state, DetectedBy.RECONCILER, event);
+            u.flush();
             if (outcome == Outcome.ACCEPTED) {
                 findings.raise(tx, new Finding(FindingKind.MISSED_CALLBACK, report.id(), report.status(), before,
                         DetectedBy.RECONCILER.dbValue(), new RunRef(runId), runId, true));
@@ -147,13 +249,13 @@ public final class IngestService {
     /** Detail of a conflicting final status: the event that reported it (null for an API read). */
     record ConflictDetail(Long transactionEventId) {}
 
-    private Outcome recordCallback(DSLContext tx, Callback.Transaction t, Long callbackId, DetectedBy by) {
-        Long eventId = insertEvent(tx, t, callbackId, by);
+    private Outcome recordCallback(Unit u, Callback.Transaction t, Long callbackId, DetectedBy by) {
+        Long eventId = insertEvent(u.tx, t, callbackId, by);
         if (eventId == null) {
             return Outcome.DUPLICATE;
         }
-        TransactionStateRecord state = lockState(tx, t.id());
-        return state == null ? create(tx, t, by, () -> eventId) : apply(tx, t, state, by, () -> eventId);
+        TransactionStateRecord state = u.lock(t.id());
+        return state == null ? create(u, t, by, () -> eventId) : apply(u, t, state, by, () -> eventId);
     }
 
     /** The deduplicated event; null when the same (id, status, updated_at_ts) was recorded before. */
@@ -172,7 +274,8 @@ public final class IngestService {
     }
 
     /** The first report of a transaction: its state and transition number 1. */
-    private Outcome create(DSLContext tx, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
+    private Outcome create(Unit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
+        DSLContext tx = u.tx;
         StateMachine.Decision.Create c = (StateMachine.Decision.Create) StateMachine.decide(null, report(t));
         TransactionStateRecord created = tx.newRecord(TRANSACTION_STATE);
         created.setTransactionId(t.id());
@@ -182,17 +285,22 @@ public final class IngestService {
         created.setLastSequence(1);
         applyDetails(created, t, by);
         if (tx.insertInto(TRANSACTION_STATE).set(created).onConflictDoNothing().execute() == 1) {
-            appendTransition(tx, created, null, eventId.getAsLong(), by, t.updatedAtTs());
+            created.changed(false);
+            u.remember(created);
+            appendTransition(u, created, null, eventId.getAsLong(), by, t.updatedAtTs());
             return Outcome.ACCEPTED;
         }
         // Another report of this transaction created the state concurrently and has committed
         // (the insert waited for it): decide against what it stored.
-        return apply(tx, t, lockState(tx, t.id()), by, eventId);
+        TransactionStateRecord stored = lockState(tx, t.id());
+        u.remember(stored);
+        return apply(u, t, stored, by, eventId);
     }
 
     /** Decides a report against the locked state and carries the decision out. */
-    private Outcome apply(DSLContext tx, Callback.Transaction t, TransactionStateRecord state, DetectedBy by,
+    private Outcome apply(Unit u, Callback.Transaction t, TransactionStateRecord state, DetectedBy by,
                           LongSupplier eventId) {
+        DSLContext tx = u.tx;
         StateMachine.Decision decision = StateMachine.decide(new StateMachine.Current(
                 state.getTransactionType(), state.getStatus(), state.getUpdatedAtTs(), state.getFinal(),
                 state.getLastSequence(), DetectedBy.RECONCILER.dbValue().equals(state.getLastDetectedBy())), report(t));
@@ -208,7 +316,7 @@ public final class IngestService {
                 state.setLastChangedAt(clock.instant());
                 applyDetails(state, t, by);
                 state.update();
-                appendTransition(tx, state, a.previousStatus(), event, by, t.updatedAtTs());
+                appendTransition(u, state, a.previousStatus(), event, by, t.updatedAtTs());
                 yield Outcome.ACCEPTED;
             }
             case StateMachine.Decision.Refresh r -> {
@@ -269,29 +377,21 @@ public final class IngestService {
      * is the report's Mercuryo time: null for an API read, whose transition has only our
      * observation time.
      */
-    private void appendTransition(DSLContext tx, TransactionStateRecord s, String previousStatus, long eventId,
+    private void appendTransition(Unit u, TransactionStateRecord s, String previousStatus, long eventId,
                                   DetectedBy by, Long mercuryoTs) {
         Instant changedAt = mercuryoTs == null ? null : Instant.ofEpochSecond(mercuryoTs);
         Instant observedAt = clock.instant();
-        tx.insertInto(STATUS_TRANSITION)
-                .set(STATUS_TRANSITION.TRANSACTION_ID, s.getTransactionId())
-                .set(STATUS_TRANSITION.SEQUENCE, s.getLastSequence())
-                .set(STATUS_TRANSITION.PREVIOUS_STATUS, previousStatus)
-                .set(STATUS_TRANSITION.STATUS, s.getStatus())
-                .set(STATUS_TRANSITION.FINAL, s.getFinal())
-                .set(STATUS_TRANSITION.STATUS_CHANGED_AT, changedAt)
-                .set(STATUS_TRANSITION.DETECTED_BY, by.dbValue())
-                .set(STATUS_TRANSITION.EVENT_ID, eventId)
-                .set(STATUS_TRANSITION.RECORDED_AT, observedAt)
-                .execute();
-        Outbox.append(tx, messages.transition(new Messages.Transition(
+        u.transitions.add(new Transition(s.getTransactionId(), s.getLastSequence(), previousStatus, s.getStatus(),
+                s.getFinal(), changedAt, by.dbValue(), eventId, observedAt));
+        u.outbox.add(messages.transition(new Messages.Transition(
                 s.getTransactionId(), s.getMerchantTransactionId(), s.getTransactionType(), s.getPaymentMethod(),
                 previousStatus, s.getStatus(), s.getFinal(), s.getAmount(), s.getCurrency(), s.getFiatAmount(),
                 s.getFiatCurrency(), s.getFee(), s.getPartnerFee(), s.getRate(), s.getUserUuid(),
                 changedAt, observedAt, by.dbValue(), s.getLastSequence())));
     }
 
-    private Outcome recordSpendCardEvent(DSLContext tx, Callback.SpendCardEvent e, Long callbackId) {
+    private Outcome recordSpendCardEvent(Unit u, Callback.SpendCardEvent e, Long callbackId) {
+        DSLContext tx = u.tx;
         if (callbackId == null) {
             throw new IllegalArgumentException("a Spend Card event always comes from a callback");
         }
@@ -318,7 +418,7 @@ public final class IngestService {
                     .onConflictDoNothing()
                     .execute();
         }
-        Outbox.append(tx, messages.spendCardEvent(new Messages.SpendCardEvent(
+        u.outbox.add(messages.spendCardEvent(new Messages.SpendCardEvent(
                 e.eventId().toString(), e.eventName(), e.cardId(), e.userUuid(), receivedAt, e.body())));
         return Outcome.ACCEPTED;
     }
@@ -356,9 +456,75 @@ public final class IngestService {
         }
     }
 
-    private record Parsed(Callback callback, String invalidReason) {}
+    /** A transition row, written with the others of its database transaction in one statement. */
+    private record Transition(String transactionId, int sequence, String previousStatus, String status, boolean isFinal,
+                              Instant changedAt, String detectedBy, long eventId, Instant recordedAt) {}
 
-    private static Parsed parse(Callback.Route route, byte[] body) {
+    /**
+     * What one database transaction writes beyond the per-callback rows: the state rows it has
+     * locked (all at once for a batch, in transaction id order, so writers never deadlock on
+     * them), and the transitions and outbox messages, each written as one multi-row statement
+     * at the end, in the order they were decided (so the relay reads them in sequence order).
+     */
+    private static final class Unit {
+        private static final int ROWS_PER_STATEMENT = 1_000;
+        final DSLContext tx;
+        final List<Transition> transitions = new ArrayList<>();
+        final List<dev.mercuryobridge.outbox.OutboxMessage> outbox = new ArrayList<>();
+        /** Null: lock each state row when it is needed (one callback or API read). */
+        private java.util.Map<String, TransactionStateRecord> locked;
+
+        Unit(DSLContext tx) {
+            this.tx = tx;
+        }
+
+        void lockAll(List<String> sortedIds) {
+            locked = new java.util.HashMap<>();
+            if (sortedIds.isEmpty()) {
+                return;
+            }
+            for (TransactionStateRecord r : tx.selectFrom(TRANSACTION_STATE)
+                    .where(TRANSACTION_STATE.TRANSACTION_ID.eq(DSL.any(sortedIds.toArray(String[]::new))))
+                    .orderBy(TRANSACTION_STATE.TRANSACTION_ID)
+                    .forUpdate()
+                    .fetch()) {
+                locked.put(r.getTransactionId(), r);
+            }
+        }
+
+        /** The locked state row, or null when the transaction has none yet. */
+        TransactionStateRecord lock(String transactionId) {
+            return locked == null ? lockState(tx, transactionId) : locked.get(transactionId);
+        }
+
+        void remember(TransactionStateRecord state) {
+            if (locked != null && state != null) {
+                locked.put(state.getTransactionId(), state);
+            }
+        }
+
+        void flush() {
+            for (int from = 0; from < transitions.size(); from += ROWS_PER_STATEMENT) {
+                var insert = tx.insertInto(STATUS_TRANSITION, STATUS_TRANSITION.TRANSACTION_ID, STATUS_TRANSITION.SEQUENCE,
+                        STATUS_TRANSITION.PREVIOUS_STATUS, STATUS_TRANSITION.STATUS, STATUS_TRANSITION.FINAL,
+                        STATUS_TRANSITION.STATUS_CHANGED_AT, STATUS_TRANSITION.DETECTED_BY, STATUS_TRANSITION.EVENT_ID,
+                        STATUS_TRANSITION.RECORDED_AT);
+                for (Transition t : transitions.subList(from, Math.min(transitions.size(), from + ROWS_PER_STATEMENT))) {
+                    insert = insert.values(t.transactionId(), t.sequence(), t.previousStatus(), t.status(), t.isFinal(),
+                            t.changedAt(), t.detectedBy(), t.eventId(), t.recordedAt());
+                }
+                insert.execute();
+            }
+            Outbox.appendAll(tx, outbox);
+            transitions.clear();
+            outbox.clear();
+        }
+    }
+
+    /** A body parsed once, in the request thread: the callback, or why it is quarantined. */
+    record Parsed(Callback callback, String invalidReason) {}
+
+    static Parsed parse(Callback.Route route, byte[] body) {
         try {
             return new Parsed(CallbackParser.parse(route, body), null);
         } catch (InvalidCallbackException e) {

@@ -30,6 +30,20 @@ public final class Outbox {
         }
     }
 
+    /**
+     * Appends messages in order (ids follow the list), in multi-row statements; a message whose
+     * event id is already in the outbox is not added twice.
+     */
+    public static void appendAll(DSLContext tx, java.util.List<OutboxMessage> messages) {
+        for (int from = 0; from < messages.size(); from += 1_000) {
+            var insert = tx.insertInto(OUTBOX, OUTBOX.TOPIC, OUTBOX.MESSAGE_KEY, OUTBOX.EVENT_ID, OUTBOX.EVENT_TYPE, OUTBOX.PAYLOAD);
+            for (OutboxMessage m : messages.subList(from, Math.min(messages.size(), from + 1_000))) {
+                insert = insert.values(m.topic(), m.key(), m.eventId(), m.eventType(), m.payload());
+            }
+            insert.onConflictDoNothing().execute();
+        }
+    }
+
     /** Appends a message; a message with the same event id already in the outbox is not added twice. */
     public static void append(DSLContext tx, OutboxMessage message) {
         tx.insertInto(OUTBOX)

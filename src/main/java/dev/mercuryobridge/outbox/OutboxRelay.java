@@ -58,6 +58,8 @@ public final class OutboxRelay implements AutoCloseable {
     static final long LOCK_KEY = 0x6d72627276_6c6179L;
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
     private static final int POLL_MILLIS = 1_000;
+    /** Rows read, sent (all before waiting for any acknowledgement) and marked at once. */
+    static final int BATCH_SIZE = 2_000;
 
     /** What a test may do between the send being acknowledged and the rows being marked. */
     @FunctionalInterface
@@ -95,7 +97,7 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     public OutboxRelay(Config config, DSLContext dsl, KafkaClients kafka, MeterRegistry registry) {
-        this(config, dsl, kafka::producer, kafka::admin, registry, 500, ids -> {});
+        this(config, dsl, kafka::producer, kafka::admin, registry, BATCH_SIZE, ids -> {});
     }
 
     OutboxRelay(Config config, DSLContext dsl, Supplier<Producer<String, byte[]>> producers, Supplier<Admin> admins,
@@ -221,13 +223,16 @@ public final class OutboxRelay implements AutoCloseable {
         }
         afterSend.run(acknowledged);
         if (!acknowledged.isEmpty()) {
+            // One statement with one array parameter, however large the batch.
             dsl.update(OUTBOX).set(OUTBOX.PUBLISHED_AT, DSL.currentInstant())
-                    .where(OUTBOX.ID.in(acknowledged))
+                    .where(OUTBOX.ID.eq(DSL.any(acknowledged.toArray(Long[]::new))))
                     .execute();
             published.increment(acknowledged.size());
             setStatus(true, Instant.now(), null);
         }
-        updateGauges(true);
+        // The backlog gauges (a count over the unpublished rows) refresh on their own timer, at
+        // most once a second, never per batch.
+        updateGauges(false);
         if (failure != null) {
             throw failure;
         }

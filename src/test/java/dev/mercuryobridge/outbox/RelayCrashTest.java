@@ -37,9 +37,17 @@ class RelayCrashTest {
                     new dev.mercuryobridge.ingest.SignatureVerifier.Match(0, "test", dev.mercuryobridge.ingest.SignatureVerifier.Variant.RAW));
 
             AtomicInteger crashes = new AtomicInteger();
+            // Counted down by the relay's own hook: the test waits for the relay's second
+            // after-send step, not for the consumer (which may see the re-sent record first).
+            java.util.concurrent.CountDownLatch twoSends = new java.util.concurrent.CountDownLatch(2);
             KafkaClients kafka = new KafkaClients(config);
             OutboxRelay.AfterSend crashOnce = ids -> {
-                if (!ids.isEmpty() && crashes.getAndIncrement() == 0) {
+                if (ids.isEmpty()) {
+                    return;
+                }
+                int before = crashes.getAndIncrement();
+                twoSends.countDown();
+                if (before == 0) {
                     throw new IllegalStateException("simulated crash after send, before mark");
                 }
             };
@@ -48,6 +56,8 @@ class RelayCrashTest {
                          new SimpleMeterRegistry(), 100, crashOnce).start()) {
                 var records = TestKafka.readUntil(consumer.consumer, r -> r.size() >= 2, Duration.ofSeconds(30));
 
+                assertThat(twoSends.await(30, java.util.concurrent.TimeUnit.SECONDS))
+                        .as("the relay sent the message a second time after the crash").isTrue();
                 assertThat(crashes.get()).isGreaterThanOrEqualTo(2);
                 assertThat(records).hasSize(2);
                 assertThat(records.get(0).value()).isEqualTo(records.get(1).value());

@@ -77,15 +77,16 @@ class ReconcilerChecksTest {
     void the_card_check_works_when_card_status_is_just_active_and_no_card_id_is_known() throws Exception {
         CardUserRef user = f.sim.addUser("nocardid@sim.test");
         f.register(user);   // registered by the operator: no event, so no card id anywhere
+        Instant at = recent(600);   // once: the run may start in the next second
         f.sim.postCardTransaction(user.email(),
-                new CardTransaction("TOP_UP", "CLEARED", new BigDecimal("30.06"), "EUR", "John Doe", recent(600)));
+                new CardTransaction("TOP_UP", "CLEARED", new BigDecimal("30.06"), "EUR", "John Doe", at));
 
         JsonNode run = f.runReconciliation();
 
         assertThat(run.get("errors").asInt()).as(run.toString()).isZero();
         // cards/status answers {"status":"active"} only (the API text shows no card id): never needed.
         assertThat(f.sim.requestsTo(MercuryoSimulator.CARD_STATUS)).isEmpty();
-        assertThat(open("unseen_card_transaction", user.userUuid())).containsExactly("TOP_UP 30.06 EUR at " + recent(600));
+        assertThat(open("unseen_card_transaction", user.userUuid())).containsExactly("TOP_UP 30.06 EUR at " + at);
         assertThat(open("balance_drift", user.userUuid())).containsExactly("30.06 EUR");
     }
 

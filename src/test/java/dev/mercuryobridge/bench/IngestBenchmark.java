@@ -1,0 +1,320 @@
+package dev.mercuryobridge.bench;
+
+import dev.mercuryobridge.ingest.SignatureVerifier;
+import dev.mercuryobridge.testing.TestKafka;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntFunction;
+
+/**
+ * {@code make bench-ingest}: callbacks per second the production jar stores, against a durable
+ * PostgreSQL (fsync and synchronous_commit on) and a real broker, driven over its public port by
+ * 64 keep-alive connections of this JVM (the service runs in its own process).
+ *
+ * <p>All figures come from one run, so noise on a shared machine hits all of them: the 401 path
+ * (read, HMAC, answer) is the ceiling the stored paths are compared with. CPU per callback is
+ * the service process's utime+stime from {@code /proc/<pid>/stat} over the phase.
+ *
+ * <p>Arguments: {@code connections=64 seconds=10 warmup=8 max=200000 port=18580}.
+ */
+public final class IngestBenchmark {
+    private static final String SIGN_KEY = "bench-sign-key-0123456789abcdef";
+    private static final String ADMIN_TOKEN = "bench-admin-token-0123456789";
+    private static final long TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+    public static void main(String[] args) throws Exception {
+        Map<String, Integer> opts = new HashMap<>(Map.of("connections", 64, "seconds", 10, "warmup", 8,
+                "max", 200_000, "port", 18580));
+        for (String a : args) {
+            String[] kv = a.split("=", 2);
+            opts.put(kv[0], Integer.parseInt(kv[1]));
+        }
+        int connections = opts.get("connections");
+        int port = opts.get("port");
+        // -Dbench.jar=... measures another build (e.g. the previous commit's) against the same load.
+        Path jar = Path.of(System.getProperty("bench.jar", "target/mercuryo-bridge.jar"));
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing; make bench-ingest builds it first");
+        }
+        Path pgDir = Files.createTempDirectory("bench-ingest-pg");
+        Path log = Path.of("target", "bench-ingest-service.log").toAbsolutePath();
+        System.out.printf("mercuryo-bridge ingest benchmark: production jar, durable PostgreSQL (fsync=on,"
+                + " synchronous_commit=on), %d keep-alive connections, %d s per phase after %d s warm-up, %d cores%n",
+                connections, opts.get("seconds"), opts.get("warmup"), Runtime.getRuntime().availableProcessors());
+        try (EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                .setDataDirectory(pgDir).setCleanDataDirectory(true)
+                .setServerConfig("fsync", "on")
+                .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("full_page_writes", "on")
+                .setServerConfig("max_connections", "100")
+                .start();
+             TestKafka kafka = TestKafka.start()) {
+            checkDurable(pg);
+            Map<String, String> env = new HashMap<>(System.getenv());
+            env.put("HTTP_PORT", String.valueOf(port));
+            env.put("ADMIN_PORT", String.valueOf(opts.get("port") + 1));
+            env.put("ADMIN_TOKEN", ADMIN_TOKEN);
+            env.put("MERCURYO_SIGN_KEYS", SIGN_KEY);
+            env.put("DATABASE_URL", pg.getJdbcUrl("postgres", "postgres"));
+            env.put("DATABASE_USER", "postgres");
+            env.put("DATABASE_PASSWORD", "postgres");
+            env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+            env.put("MERCURYO_API_BASE_URL", "http://127.0.0.1:9");
+            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-jar", jar.toString(), "serve");
+            pb.environment().clear();
+            pb.environment().putAll(env);
+            pb.redirectErrorStream(true).redirectOutput(log.toFile());
+            Process service = pb.start();
+            try {
+                HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(Duration.ofSeconds(5)).build();
+                waitUntilReady(client, opts.get("port") + 1, service, log);
+                URI uri = URI.create("http://127.0.0.1:" + port + "/callbacks/mercuryo");
+                String run = UUID.randomUUID().toString().substring(0, 8);
+                Duration phase = Duration.ofSeconds(opts.get("seconds"));
+                int max = opts.get("max");
+
+                // Warm-up: both paths, so the JIT has compiled what the measured phases run.
+                Duration warm = Duration.ofSeconds(opts.get("warmup"));
+                drive(client, uri, connections, warm.dividedBy(2), max, service,
+                        i -> badlySigned(callback("w1" + run + "-" + i, "user-" + i)));
+                drive(client, uri, connections, warm.dividedBy(2), max, service,
+                        i -> signed(callback("w2" + run + "-" + i, UUID.randomUUID().toString())));
+
+                Result ceiling = drive(client, uri, connections, phase, max, service,
+                        i -> badlySigned(callback("b" + run + "-" + i, "user-" + i)));
+                Result distinct = drive(client, uri, connections, phase, max, service,
+                        i -> signed(callback("d" + run + "-" + i, new UUID(0x5eed, i).toString())));
+                String oneUser = UUID.randomUUID().toString();
+                Result one = drive(client, uri, connections, phase, max, service,
+                        i -> signed(callback("o" + run + "-" + i, oneUser)));
+
+                check(ceiling, 401);
+                check(distinct, 200);
+                check(one, 200);
+                System.out.printf("%nservice: %s%n", jar);
+                long storedRows = count(pg, "select count(*) from callback where transaction_id like 'd" + run
+                        + "-%' or transaction_id like 'o" + run + "-%'");
+                if (storedRows != distinct.ok + one.ok) {
+                    throw new IllegalStateException("answered 200 for " + (distinct.ok + one.ok)
+                            + " callbacks but " + storedRows + " are stored");
+                }
+
+                System.out.println();
+                System.out.printf("%-34s %12s %8s %8s %16s %9s %7s%n", "path", "callbacks/s", "p50 ms", "p99 ms",
+                        "CPU ms/callback", "/ceiling", "503s");
+                print("bad signature (401) ceiling", ceiling, ceiling);
+                print("stored, distinct users", distinct, ceiling);
+                print("stored, all from one user", one, ceiling);
+                System.out.println();
+                System.out.printf("targets: distinct users >= 0.5 of ceiling with p99 <= 200 ms: %s;"
+                                + " one user >= 0.3 of ceiling: %s%n",
+                        distinct.rate() >= 0.5 * ceiling.rate() && distinct.p(99) <= 200 && distinct.ok == distinct.latencies.length
+                                ? "met" : "NOT met",
+                        one.rate() >= 0.3 * ceiling.rate() && one.ok == one.latencies.length ? "met" : "NOT met");
+                System.out.println("(p50/p99 are over every answer, 503s included; a phase with 503s does not meet a target)");
+                System.out.printf("every 200 is stored: %d of %d; service log: %s%n", storedRows,
+                        distinct.ok + one.ok, log);
+            } finally {
+                service.destroy();
+                if (!service.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    service.destroyForcibly();
+                }
+            }
+        }
+        System.exit(0);
+    }
+
+    private record Body(byte[] bytes, String signature) {}
+
+    private static String callback(String id, String userUuid) {
+        return """
+                {"data":{"id":"%s","type":"buy","status":"paid","amount":"0.00148310","currency":"BTC",\
+                "fiat_amount":"50.00","fiat_currency":"USD","fee":"11.80","partner_fee":"0.00","rate":"25756.99",\
+                "payment_method":"card","merchant_transaction_id":"m-%s","created_at_ts":1694071953,\
+                "updated_at_ts":1694071966,"user":{"uuid4":"%s","email":"bench@example.com"}}}"""
+                .formatted(id, id, userUuid);
+    }
+
+    private static Body signed(String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        return new Body(bytes, SignatureVerifier.sign(SIGN_KEY, bytes));
+    }
+
+    private static Body badlySigned(String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        return new Body(bytes, SignatureVerifier.sign("not-the-key-0123456789abcdef", bytes));
+    }
+
+    /** One phase's answers: latencies of every request, by status. */
+    private static final class Result {
+        final String name;
+        long[] latencies;
+        int ok;
+        int expected;
+        final Map<Integer, Integer> statuses = new HashMap<>();
+        double seconds;
+        double cpuMs;
+
+        Result(String name) {
+            this.name = name;
+        }
+
+        /** Answers with the expected status per second (503s are not counted). */
+        double rate() {
+            return expected / seconds;
+        }
+
+        double p(int percentile) {
+            if (latencies.length == 0) {
+                return Double.NaN;
+            }
+            int i = (int) Math.min(latencies.length - 1L, Math.round(Math.ceil(percentile / 100.0 * latencies.length)) - 1);
+            return latencies[Math.max(0, i)] / 1e6;
+        }
+    }
+
+    /**
+     * Sends from {@code connections} threads, one keep-alive connection each, until the phase's
+     * time or {@code max} requests are used up.
+     */
+    private static Result drive(HttpClient client, URI uri, int connections, Duration time, int max, Process service,
+                                IntFunction<Body> bodies) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        long[] latencies = new long[max];
+        int[] statuses = new int[max];
+        long deadline = System.nanoTime() + time.toNanos();
+        CountDownLatch done = new CountDownLatch(connections);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        long cpuBefore = cpuTicks(service);
+        long start = System.nanoTime();
+        for (int t = 0; t < connections; t++) {
+            Thread.ofPlatform().start(() -> {
+                try {
+                    int i;
+                    while (System.nanoTime() < deadline && (i = next.getAndIncrement()) < max) {
+                        Body b = bodies.apply(i);
+                        HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
+                                .header("Content-Type", "application/json").header("X-Signature", b.signature())
+                                .POST(HttpRequest.BodyPublishers.ofByteArray(b.bytes())).build();
+                        long sent = System.nanoTime();
+                        HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
+                        latencies[i] = System.nanoTime() - sent;
+                        statuses[i] = response.statusCode();
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+        done.await();
+        long elapsed = System.nanoTime() - start;
+        long cpuAfter = cpuTicks(service);
+        if (failure.get() != null) {
+            throw new IllegalStateException("a request failed", failure.get());
+        }
+        int n = Math.min(next.get(), max);
+        // Threads that saw the deadline after taking an index left it unsent.
+        Result r = new Result(uri.toString());
+        long[] sent = new long[n];
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (statuses[i] != 0) {
+                sent[m++] = latencies[i];
+                r.statuses.merge(statuses[i], 1, Integer::sum);
+                if (statuses[i] == 200) {
+                    r.ok++;
+                }
+            }
+        }
+        r.latencies = Arrays.copyOf(sent, m);
+        Arrays.sort(r.latencies);
+        r.seconds = elapsed / 1e9;
+        r.cpuMs = (cpuAfter - cpuBefore) * 1000.0 / TICKS_PER_SECOND;
+        return r;
+    }
+
+    /** Only the expected answer, or 503 (the service refused: counted, and not in the rate). */
+    private static void check(Result r, int expected) {
+        if (r.statuses.keySet().stream().anyMatch(s -> s != expected && s != 503)) {
+            throw new IllegalStateException("expected only " + expected + " (or 503) answers, got " + r.statuses);
+        }
+        r.expected = r.statuses.getOrDefault(expected, 0);
+    }
+
+    private static void print(String name, Result r, Result ceiling) {
+        System.out.printf("%-34s %12.0f %8.1f %8.1f %16.3f %9.2f %7d%n", name, r.rate(), r.p(50), r.p(99),
+                r.cpuMs / Math.max(1, r.expected), r.rate() / ceiling.rate(), r.statuses.getOrDefault(503, 0));
+    }
+
+    /** utime + stime of the process, in clock ticks. */
+    private static long cpuTicks(Process process) throws IOException {
+        String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
+        // Fields after the command name (which may contain spaces) start after the last ')'.
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    private static void checkDurable(EmbeddedPostgres pg) throws Exception {
+        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            for (String setting : new String[] {"fsync", "synchronous_commit"}) {
+                try (ResultSet rs = s.executeQuery("show " + setting)) {
+                    rs.next();
+                    if (!"on".equals(rs.getString(1))) {
+                        throw new IllegalStateException(setting + " is " + rs.getString(1) + "; the benchmark needs it on");
+                    }
+                }
+            }
+        }
+    }
+
+    private static long count(EmbeddedPostgres pg, String sql) throws Exception {
+        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static void waitUntilReady(HttpClient client, int adminPort, Process service, Path log) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/health/live"))
+                .timeout(Duration.ofSeconds(2)).build();
+        while (System.nanoTime() < deadline) {
+            if (!service.isAlive()) {
+                throw new IllegalStateException("the service exited with " + service.exitValue() + "; see " + log);
+            }
+            try {
+                if (client.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the service did not come up within 90 s; see " + log);
+    }
+}
