@@ -203,6 +203,18 @@ class OpenApiTest {
         }
     }
 
+    @Test
+    void a_method_or_path_the_document_does_not_list_is_answered_404_in_the_error_shape() throws Exception {
+        var method = app.admin("DELETE", "/api/findings");
+        var path = app.admin("GET", "/api/nothing-here");
+
+        for (var response : List.of(method, path)) {
+            assertThat(response.statusCode()).isEqualTo(404);
+            assertThat(violations("/components/schemas/Error", Json.MAPPER.readTree(response.body()))).isEmpty();
+        }
+        assertThat(document.at("/info/description").asText()).contains("404 not_found");
+    }
+
     // ---------------------------------------------------------------- the validator catches drift
 
     @Test
