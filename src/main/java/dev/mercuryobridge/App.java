@@ -39,6 +39,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -204,6 +205,16 @@ public final class App implements AutoCloseable {
 
     public int adminPort() {
         return adminServer.port();
+    }
+
+    /** The routes of the public port, as {@code "POST /callbacks/mercuryo"}; the OpenAPI document must name them all. */
+    public List<String> publicRoutes() {
+        return HttpServers.routes(publicServer);
+    }
+
+    /** The routes of the admin port, as {@code "GET /api/findings"}. */
+    public List<String> adminRoutes() {
+        return HttpServers.routes(adminServer);
     }
 
     public Database database() {

@@ -7,6 +7,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
@@ -23,6 +26,7 @@ public final class AdminRoutes {
     private final PrometheusMeterRegistry registry;
     private final TransactionQueries transactions;
     private final QuarantineService quarantine;
+    private final byte[] openApi;
 
     public AdminRoutes(String adminToken, Health health, PrometheusMeterRegistry registry,
                        TransactionQueries transactions, QuarantineService quarantine) {
@@ -31,12 +35,15 @@ public final class AdminRoutes {
         this.registry = registry;
         this.transactions = transactions;
         this.quarantine = quarantine;
+        this.openApi = openApiDocument();
     }
 
     public void register(RoutesConfig routes) {
         routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
         routes.get("/health/ready", this::ready);
         routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+        // Open like /metrics: the description of both ports holds no secret and no address.
+        routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
 
         routes.before("/api/*", this::authorize);
         routes.get("/api/transactions/{id}", ctx -> ctx.json(transactions.find(ctx.pathParam("id"))
@@ -53,6 +60,21 @@ public final class AdminRoutes {
         results.forEach((name, check) -> checks.put(name, Map.of("status", check.status().label(), "detail", check.detail())));
         ctx.status(overall == Health.Status.DOWN ? 503 : 200)
                 .json(Map.of("status", overall.label(), "checks", checks));
+    }
+
+    /**
+     * The OpenAPI 3.1 description of both ports, read once at start; a build without it fails
+     * here rather than answering 404 later.
+     */
+    private static byte[] openApiDocument() {
+        try (InputStream in = AdminRoutes.class.getResourceAsStream("/openapi.json")) {
+            if (in == null) {
+                throw new IllegalStateException("openapi.json is missing from the classpath");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("openapi.json could not be read", e);
+        }
     }
 
     private void authorize(Context ctx) {

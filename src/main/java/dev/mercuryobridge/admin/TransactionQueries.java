@@ -24,7 +24,7 @@ public final class TransactionQueries {
     public record TransactionView(State state, List<Transition> transitions, List<RawCallback> callbacks, List<FindingView> findings) {}
 
     public record State(String transactionId, String type, String paymentMethod, String status, @JsonProperty("final") boolean isFinal,
-                        long updatedAtTs, Long createdAtTs, String merchantTransactionId,
+                        Long updatedAtTs, Long createdAtTs, String merchantTransactionId,
                         String amount, String currency, String fiatAmount, String fiatCurrency,
                         String fee, String partnerFee, String rate, String userUuid,
                         int lastSequence, String lastDetectedBy, Instant firstSeenAt, Instant lastChangedAt) {}

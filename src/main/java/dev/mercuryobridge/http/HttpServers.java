@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -83,6 +84,16 @@ public final class HttpServers {
             response.getHeaders().put(org.eclipse.jetty.http.HttpHeader.CONTENT_TYPE, "application/json");
             response.write(true, java.nio.ByteBuffer.wrap(body), callback);
         }
+    }
+
+    /** The HTTP routes a server answers, as {@code "GET /api/findings"} (filters such as before-handlers left out). */
+    public static List<String> routes(Javalin server) {
+        return server.unsafe.internalRouter.allHttpHandlers().stream()
+                .map(parsed -> parsed.endpoint)
+                .filter(endpoint -> endpoint.method.isHttpMethod())
+                .map(endpoint -> endpoint.method.name() + " " + endpoint.path)
+                .sorted()
+                .toList();
     }
 
     public static void error(Context ctx, int status, String code, String message) {
