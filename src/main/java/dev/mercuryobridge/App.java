@@ -94,7 +94,8 @@ public final class App implements AutoCloseable {
             maintenance.scheduleWithFixedDelay(() -> Outbox.purgePublished(database.dsl(), config.outboxRetention()),
                     1, 60, TimeUnit.MINUTES);
 
-            SignatureVerifier verifier = new SignatureVerifier(config.signKeys());
+            SignatureVerifier verifier = new SignatureVerifier(config.signKeys(), config.signatureVariants().stream()
+                    .map(SignatureVerifier.Variant::fromName).collect(java.util.stream.Collectors.toSet()));
             CallbackMetrics callbackMetrics = new CallbackMetrics(registry);
             IngestService ingest = new IngestService(database.dsl(), new Messages(config.topics()), callbackMetrics);
             KafkaClients kafka = new KafkaClients(config);
@@ -103,10 +104,11 @@ public final class App implements AutoCloseable {
             QuarantineService quarantine = new QuarantineService(ingest, database.dsl());
             TransactionQueries transactions = new TransactionQueries(database.dsl());
 
-            Health health = new Health()
+            // Readiness is unauthenticated: it names what is down, never an address or an error text.
+            Health health = new Health(Clock.systemUTC())
                     .add("database", () -> database.reachable()
                             ? Health.Check.up("reachable")
-                            : new Health.Check(Health.Status.DOWN, "cannot reach " + config.databaseUrl()))
+                            : new Health.Check(Health.Status.DOWN, "unreachable"))
                     .add("migrations", () -> database.migrationsApplied()
                             ? Health.Check.up("applied")
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
@@ -120,7 +122,8 @@ public final class App implements AutoCloseable {
             ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(database.dsl(), Clock.systemUTC()),
                     config.reportMaxDays());
 
-            CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingest, callbackMetrics, config.maxBodyBytes());
+            CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingest, callbackMetrics, config.maxBodyBytes(),
+                    Clock.systemUTC());
             AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
 
             Javalin publicServer = HttpServers.create("public", registry, config.shutdownTimeout(),
