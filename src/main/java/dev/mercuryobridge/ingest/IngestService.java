@@ -56,16 +56,39 @@ public final class IngestService {
 
     /** Stores a verified callback body; the answer is known only after the commit. */
     public Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match) {
-        Parsed parsed = parse(route, body);
+        return ingest(route, body, match, parse(route, body));
+    }
+
+    /** The write path for a body already parsed (tests hand it what the parser should never let through). */
+    Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
         Outcome outcome;
         try {
-            outcome = store(route, body, match, parsed);
+            outcome = storeOrQuarantine(route, body, match, parsed);
         } catch (RuntimeException e) {
             listener.failed(route, e);
             throw e;
         }
         listener.stored(route, outcome);
         return outcome;
+    }
+
+    /**
+     * A parsed body that PostgreSQL still refuses (the parser's checks should make this
+     * impossible) is authentic data all the same: kept verbatim and quarantined, answered 200.
+     */
+    private Outcome storeOrQuarantine(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+        try {
+            return store(route, body, match, parsed);
+        } catch (RuntimeException e) {
+            if (parsed.callback() == null || !DatabaseErrors.isDataException(e)) {
+                throw e;
+            }
+            String state = DatabaseErrors.sqlState(e);
+            // Not the exception text: PostgreSQL quotes the offending value, which is callback data.
+            log.error("PostgreSQL refused a parsed {} callback (SQLState {}, {}); quarantining it",
+                    route.dbValue(), state, e.getClass().getSimpleName());
+            return store(route, body, match, new Parsed(null, "PostgreSQL refused to store it (SQLState " + state + ")"));
+        }
     }
 
     private Outcome store(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
@@ -364,7 +387,7 @@ public final class IngestService {
         }
     }
 
-    private record Parsed(Callback callback, String invalidReason) {}
+    record Parsed(Callback callback, String invalidReason) {}
 
     private static Parsed parse(Callback.Route route, byte[] body) {
         try {
