@@ -95,9 +95,9 @@ class SignatureVariantRoutesTest {
             }
             long elapsedSeconds = (System.nanoTime() - started) / 1_000_000_000L;
 
-            // One line per REJECTED_LOG_INTERVAL; the burst took less than one interval.
-            assertThat(elapsedSeconds).isLessThan(CallbackRoutes.REJECTED_LOG_INTERVAL.toSeconds());
-            assertThat(log.lines()).hasSize(1);
+            // One line per REJECTED_LOG_INTERVAL: one for a burst shorter than an interval (as it
+            // is unless the machine is very busy), never one per request.
+            assertThat(log.lines()).hasSizeBetween(1, 1 + (int) (elapsedSeconds / CallbackRoutes.REJECTED_LOG_INTERVAL.toSeconds()));
             var metrics = app.admin("GET", "/metrics", null);
             assertThat(metrics.body())
                     .contains("mercuryo_callbacks_total{result=\"bad_signature\",route=\"transaction\"} " + requests + ".0");
