@@ -14,7 +14,7 @@ public final class FuzzInvariants {
 
     public static void check(DSLContext dsl, long callbacksSent) {
         assertThat(dsl.fetchValue("select count(*) from callback", Long.class))
-                .as("one raw callback row per body sent").isEqualTo(callbacksSent);
+                .as("one raw callback row per body answered, none for a body refused with an error").isEqualTo(callbacksSent);
 
         assertThat(dsl.fetch("""
                 select s.transaction_id, s.last_sequence, count(t.id) as transitions, min(t.sequence) as first, max(t.sequence) as last
