@@ -355,4 +355,14 @@ class ConfigTest {
     void a_signature_variant_listed_twice_is_rejected() {
         assertRejected(validEnvWith("MERCURYO_SIGNATURE_VARIANTS", "raw,raw"), "MERCURYO_SIGNATURE_VARIANTS: a variant is listed twice");
     }
+
+    @Test
+    void every_setting_has_a_row_in_the_readme_configuration_table() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        String table = readme.substring(readme.indexOf("## Configuration"), readme.indexOf("## Production"));
+
+        for (String name : Config.fromEnvironment(validEnv()).masked().keySet()) {
+            assertThat(table).as(name).containsPattern("\\| `" + name + "`|/ `" + name + "` \\|");
+        }
+    }
 }
