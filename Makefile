@@ -20,12 +20,13 @@ export PATH := $(FOUND_JDK)/bin:$(PATH)
 # Maven's own libraries touch sun.misc.Unsafe; JDK 24+ warns about it on every run.
 export MAVEN_OPTS ?= $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow)
 
-.PHONY: help jdk build test run watch bench bench-ingest bench-drain bench-reconcile bench-report report clean classpath \
+.PHONY: help jdk build test fuzz run watch bench bench-ingest bench-drain bench-reconcile bench-report report clean classpath \
         image image-tools image-test observability-check
 
 help:
 	@echo "make run    start the service on embedded PostgreSQL 17 (dev mode)"
 	@echo "make test   run the whole test suite (real PostgreSQL, no Docker)"
+	@echo "make fuzz   over 100,000 mutated signed callback bodies against the real app (make test runs a slice)"
 	@echo "make build  build target/mercuryo-bridge.jar"
 	@echo "make watch  print the messages of a topic (TOPIC=mercuryo.transactions.v1)"
 	@echo "make bench  callback-to-Kafka latency benchmark"
@@ -50,6 +51,16 @@ build: jdk
 
 test: jdk
 	$(MVN) $(MVN_FLAGS) verify
+
+# The fuzz properties with their full case counts (-Dfuzz=full; see testing/FuzzCases.java), then
+# what the run covered and how long it took.
+FUZZ_OUT = target/surefire-reports/dev.mercuryobridge.ingest.CallbackFuzzTest-output.txt \
+           target/surefire-reports/dev.mercuryobridge.report.ReportsOnHostileDataTest-output.txt
+fuzz: jdk
+	@start=$$(date +%s); \
+	$(MVN) $(MVN_FLAGS) test -Dfuzz=full -Dtest='CallbackFuzzTest,ReportsOnHostileDataTest' -Dsurefire.failIfNoSpecifiedTests=false; status=$$?; \
+	grep -h '^fuzz' $(FUZZ_OUT) 2>/dev/null; \
+	echo "make fuzz: $$(( $$(date +%s) - start )) s in all (build included)"; exit $$status
 
 # Dev mode, the topic watcher and the benchmark run from the test classpath: the embedded
 # PostgreSQL and Kafka live there, not in the production jar.

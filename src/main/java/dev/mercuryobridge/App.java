@@ -105,7 +105,8 @@ public final class App implements AutoCloseable {
             maintenance.scheduleWithFixedDelay(() -> Outbox.purgePublished(database.dsl(), config.outboxRetention()),
                     1, 60, TimeUnit.MINUTES);
 
-            SignatureVerifier verifier = new SignatureVerifier(config.signKeys());
+            SignatureVerifier verifier = new SignatureVerifier(config.signKeys(), config.signatureVariants().stream()
+                    .map(SignatureVerifier.Variant::fromName).collect(java.util.stream.Collectors.toSet()));
             CallbackMetrics callbackMetrics = new CallbackMetrics(registry);
             Messages messages = new Messages(config.topics());
             IngestService ingest = new IngestService(database.dsl(), messages, callbackMetrics, Clock.systemUTC());
@@ -120,10 +121,11 @@ public final class App implements AutoCloseable {
             Reconciler reconciler = new Reconciler(config, database.dsl(), ingest, new Findings(messages), mercuryo,
                     registry, Clock.systemUTC());
 
-            Health health = new Health()
+            // Readiness is unauthenticated: it names what is down, never an address or an error text.
+            Health health = new Health(Clock.systemUTC())
                     .add("database", () -> database.reachable()
                             ? Health.Check.up("reachable")
-                            : new Health.Check(Health.Status.DOWN, "cannot reach " + config.databaseUrl()))
+                            : new Health.Check(Health.Status.DOWN, "unreachable"))
                     .add("migrations", () -> database.migrationsApplied()
                             ? Health.Check.up("applied")
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
@@ -135,7 +137,8 @@ public final class App implements AutoCloseable {
 
             IngestQueue ingestQueue = new IngestQueue(ingest, new IngestQueue.Settings(config.ingestQueueCapacity(),
                     config.ingestBatchSize(), config.ingestBatchLinger(), config.ingestWriters()), registry);
-            CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingestQueue, callbackMetrics, config.maxBodyBytes());
+            CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingestQueue, callbackMetrics, config.maxBodyBytes(),
+                    Clock.systemUTC());
             AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
 
             Javalin publicServer = HttpServers.create("public", registry, config.shutdownTimeout(),

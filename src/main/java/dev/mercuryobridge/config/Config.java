@@ -19,6 +19,7 @@ public record Config(
         int adminPort,
         String adminToken,
         List<String> signKeys,
+        List<String> signatureVariants,
         String databaseUrl,
         String databaseUser,
         String databasePassword,
@@ -51,8 +52,16 @@ public record Config(
     public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
     public static final int MIN_SIGN_KEY_LENGTH = 16;
 
+    /**
+     * Signature variants an operator may enable. {@code raw} is what Mercuryo signs and is always
+     * on; {@code whitespace_stripped} (one Mercuryo page: HMAC of the body with all whitespace
+     * removed) cannot protect whitespace inside strings, so it is off unless listed.
+     */
+    public static final List<String> SIGNATURE_VARIANTS = List.of("raw", "whitespace_stripped");
+
     public Config {
         signKeys = List.copyOf(signKeys);
+        signatureVariants = List.copyOf(signatureVariants);
     }
 
     /** Reads and validates the configuration; throws {@link ConfigException} listing every problem. */
@@ -63,6 +72,7 @@ public record Config(
                 r.port("ADMIN_PORT", 8081),
                 r.secret("ADMIN_TOKEN", MIN_ADMIN_TOKEN_LENGTH),
                 r.signKeys("MERCURYO_SIGN_KEYS"),
+                r.signatureVariants("MERCURYO_SIGNATURE_VARIANTS"),
                 r.jdbcUrl("DATABASE_URL"),
                 r.string("DATABASE_USER", "postgres"),
                 r.string("DATABASE_PASSWORD", ""),
@@ -130,6 +140,7 @@ public record Config(
         m.put("ADMIN_PORT", String.valueOf(adminPort));
         m.put("ADMIN_TOKEN", mask(adminToken));
         m.put("MERCURYO_SIGN_KEYS", signKeys.size() + " key(s), " + String.join(", ", signKeys.stream().map(Config::mask).toList()));
+        m.put("MERCURYO_SIGNATURE_VARIANTS", String.join(",", signatureVariants));
         m.put("DATABASE_URL", maskUrl(databaseUrl));
         m.put("DATABASE_USER", databaseUser);
         m.put("DATABASE_PASSWORD", mask(databasePassword));
@@ -245,6 +256,45 @@ public record Config(
                 problems.add(name + ": the same key is listed twice");
             }
             return keys.stream().filter(k -> !k.isEmpty()).toList();
+        }
+
+        /**
+         * A comma-separated list of {@link #SIGNATURE_VARIANTS}, {@code raw} first among them.
+         * Unlike other settings, set-but-blank is an error: someone meant to list variants.
+         */
+        List<String> signatureVariants(String name) {
+            String v = env.get(name);
+            if (v == null) {
+                return List.of("raw");
+            }
+            if (v.isBlank()) {
+                problems.add(name + ": is set but empty; list the variants to accept, e.g. raw or raw,whitespace_stripped"
+                        + " (or unset it for raw only)");
+                return List.of("raw");
+            }
+            List<String> names = Arrays.stream(v.split(",", -1)).map(n -> n.trim().toLowerCase(java.util.Locale.ROOT)).toList();
+            List<String> problemsHere = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                String n = names.get(i);
+                if (n.isEmpty()) {
+                    problemsHere.add(name + ": entry #" + (i + 1) + " is empty (check for a stray comma)");
+                } else if (!SIGNATURE_VARIANTS.contains(n)) {
+                    problemsHere.add(name + ": unknown variant '" + abbreviate(n) + "' (known: " + String.join(", ", SIGNATURE_VARIANTS) + ")");
+                }
+            }
+            if (names.stream().filter(n -> !n.isEmpty()).distinct().count() != names.stream().filter(n -> !n.isEmpty()).count()) {
+                problemsHere.add(name + ": a variant is listed twice");
+            }
+            if (problemsHere.isEmpty() && !names.contains("raw")) {
+                problemsHere.add(name + ": must include raw (Mercuryo signs the raw body; whitespace_stripped can only be"
+                        + " accepted in addition to it: raw,whitespace_stripped)");
+            }
+            problems.addAll(problemsHere);
+            return problemsHere.isEmpty() ? names : List.of("raw");
+        }
+
+        private static String abbreviate(String s) {
+            return s.length() <= 40 ? s : s.substring(0, 40) + "…";
         }
 
         String jdbcUrl(String name) {

@@ -61,4 +61,27 @@ public final class DatabaseErrors {
         }
         return false;
     }
+
+    /**
+     * The database refused the data itself (SQLState class 22, data exception, such as text jsonb
+     * cannot hold or a numeric out of range; class 54, a program limit, such as an index row too
+     * large): running it again cannot help.
+     */
+    public static boolean isDataException(Throwable t) {
+        String state = sqlState(t);
+        return state != null && (state.startsWith("22") || state.startsWith("54"));
+    }
+
+    /** The first SQLState in the cause chain, or null. */
+    public static String sqlState(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof SQLException e && e.getSQLState() != null) {
+                return e.getSQLState();
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return null;
+    }
 }

@@ -13,6 +13,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -25,6 +26,12 @@ import java.util.regex.Pattern;
  * <p>Lenient where Mercuryo varies (the {@code payload} envelope, numbers as strings or numbers,
  * unknown fields, which are kept), strict where acting on a wrong value would cost money (ids,
  * statuses, timestamps and amounts must be well-formed and within sane bounds).
+ *
+ * <p>Whatever it accepts can be stored as jsonb and read back: every string and key is text
+ * PostgreSQL can hold, and every number, in any field, is checked by its digits and exponent
+ * <em>before</em> anything formats it or computes with it ({@code 1e2147483647} is one digit, but
+ * written out in full it is two billion; PostgreSQL refuses it, and {@code 1e400}, which it
+ * accepts, would come back as 401 digits our own reader refuses).
  */
 public final class CallbackParser {
 
@@ -36,6 +43,16 @@ public final class CallbackParser {
     /** Amounts beyond these bounds are not Mercuryo amounts; they would not fit the ledger anyway. */
     private static final BigDecimal MAX_AMOUNT = new BigDecimal("1e20");
     private static final int MAX_SCALE = 18;
+    /**
+     * Digits of a number written out in full (no exponent), as PostgreSQL's jsonb prints it back.
+     * The same bound as the JSON reader's number length, so what is stored can always be read.
+     */
+    static final int MAX_NUMBER_DIGITS = 100;
+    /** Spend Card amounts the reconciler and the report compute with: each must be a sane decimal. */
+    private static final List<String> SPEND_CARD_AMOUNTS = List.of(
+            "transaction.amount", "transaction.local_amount",
+            "sell_request.fiat_amount", "sell_request.crypto_amount", "sell_request.fee",
+            "card_balance.fiat_amount");
 
     private CallbackParser() {}
 
@@ -58,6 +75,10 @@ public final class CallbackParser {
         String id = requiredId(d, "id");
         String status = requiredWord(d, "status");
         JsonNode user = d.get("user");
+        // The write path learns a card user from a textual card_id: it must be an id like any other.
+        if (d.get("card_id") instanceof JsonNode cardId && cardId.isTextual() && !cardId.textValue().isEmpty()) {
+            id(cardId, "card_id");
+        }
         return new Callback.Transaction(
                 id,
                 optionalWord(d, "type"),
@@ -95,6 +116,19 @@ public final class CallbackParser {
         String eventName = requiredWord(root, "event_name");
         String cardId = firstId(root, "card_id", "card.id", "data.card_id", "data.card.id");
         String userUuid = firstId(root, "user_uuid", "user.uuid4", "user.uuid", "data.user_uuid", "data.user.uuid4");
+        // The write path watches a textual, non-blank sell_request.id: it must be an id like any other.
+        JsonNode sellRequestId = root.path("sell_request").path("id");
+        if (sellRequestId.isTextual() && !sellRequestId.textValue().isBlank()) {
+            id(sellRequestId, "sell_request.id");
+        }
+        // Amounts the reconciler and the report add up: an event that would break them later is
+        // quarantined now, with the field named.
+        for (String path : SPEND_CARD_AMOUNTS) {
+            int dot = path.indexOf('.');
+            if (root.get(path.substring(0, dot)) instanceof ObjectNode parent) {
+                amount(parent, path.substring(dot + 1), path);
+            }
+        }
         return new Callback.SpendCardEvent(eventId, eventName, cardId, userUuid, root);
     }
 
@@ -106,32 +140,67 @@ public final class CallbackParser {
             throw new InvalidCallbackException("not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw new InvalidCallbackException("unreadable body: " + e.getMessage());
+        } catch (NumberFormatException | ArithmeticException e) {
+            // Jackson hands some numbers to BigDecimal unchecked: 1e-2147483648 overflows its scale.
+            throw new InvalidCallbackException("not valid JSON: a number cannot be read (" + e.getMessage() + ")");
         }
         if (!(node instanceof ObjectNode object)) {
             throw new InvalidCallbackException("the body is not a JSON object");
         }
-        requireStorableText(object);
+        requireStorable(object);
         return object;
     }
 
     /**
-     * PostgreSQL's jsonb cannot hold U+0000, and an unpaired surrogate is not text; such a body
-     * would fail the insert (and be retried by Mercuryo forever), so it is quarantined instead.
+     * PostgreSQL's jsonb cannot hold U+0000, an unpaired surrogate is not text, and a number
+     * beyond {@link #MAX_NUMBER_DIGITS} digits either fails the insert or cannot be read back;
+     * such a body would fail (and be retried by Mercuryo for days), so it is quarantined instead.
      */
-    private static void requireStorableText(JsonNode node) throws InvalidCallbackException {
+    private static void requireStorable(JsonNode node) throws InvalidCallbackException {
         if (node.isTextual()) {
             checkText(node.textValue());
+        } else if (node.isNumber()) {
+            checkNumber(node);
         } else if (node.isObject()) {
             for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 checkText(e.getKey());
-                requireStorableText(e.getValue());
+                requireStorable(e.getValue());
             }
         } else if (node.isArray()) {
             for (JsonNode child : node) {
-                requireStorableText(child);
+                requireStorable(child);
             }
         }
+    }
+
+    private static void checkNumber(JsonNode n) throws InvalidCallbackException {
+        long digits;
+        if (n.isBigDecimal()) {
+            digits = writtenOutDigits(n.decimalValue());
+        } else if (n.isBigInteger()) {
+            digits = n.bigIntegerValue().abs().toString().length();
+        } else if (n.isIntegralNumber()) {
+            return;   // int or long
+        } else {
+            // Floats never reach here (decimals are read as BigDecimal); refuse rather than guess.
+            throw new InvalidCallbackException("contains a number that is not an exact decimal");
+        }
+        if (digits > MAX_NUMBER_DIGITS) {
+            throw new InvalidCallbackException("contains a number of more than " + MAX_NUMBER_DIGITS
+                    + " digits when written out in full (such as 1e400 or 1e-2147483647)");
+        }
+    }
+
+    /**
+     * How many digits the number has written out in full ({@code 1e3} → 4, {@code 0.001} → 4),
+     * from its precision and scale alone: {@code toPlainString()} of {@code 1e2147483647} would
+     * need gigabytes.
+     */
+    static long writtenOutDigits(BigDecimal v) {
+        long precision = v.precision();
+        long scale = v.scale();
+        return scale <= 0 ? precision - scale : Math.max(precision - scale, 1) + scale;
     }
 
     private static void checkText(String s) throws InvalidCallbackException {
@@ -191,6 +260,11 @@ public final class CallbackParser {
     }
 
     private static BigDecimal amount(ObjectNode d, String field) throws InvalidCallbackException {
+        return amount(d, field, field);
+    }
+
+    /** A decimal amount (string or number) within the ledger's bounds; {@code label} names it in the reason. */
+    private static BigDecimal amount(ObjectNode d, String field, String label) throws InvalidCallbackException {
         JsonNode n = d.get(field);
         if (n == null || n.isNull() || (n.isTextual() && n.textValue().isBlank())) {
             return null;
@@ -201,10 +275,13 @@ public final class CallbackParser {
         } else if (n.isTextual() && n.textValue().trim().matches("-?\\d{1,30}(\\.\\d{1,30})?")) {
             value = new BigDecimal(n.textValue().trim());
         } else {
-            throw new InvalidCallbackException("\"" + field + "\" is not a decimal amount");
+            throw new InvalidCallbackException("\"" + label + "\" is not a decimal amount");
         }
-        if (value.abs().compareTo(MAX_AMOUNT) >= 0 || value.scale() > MAX_SCALE) {
-            throw new InvalidCallbackException("\"" + field + "\" is out of range (" + value.toPlainString() + ")");
+        // Bounds by scale and precision first: no arithmetic on a number of unknown size.
+        if (value.scale() > MAX_SCALE || (long) value.precision() - value.scale() > 20
+                || value.abs().compareTo(MAX_AMOUNT) >= 0) {
+            // toString, not toPlainString: it stays short whatever the exponent.
+            throw new InvalidCallbackException("\"" + label + "\" is out of range (" + value + ")");
         }
         return value;
     }

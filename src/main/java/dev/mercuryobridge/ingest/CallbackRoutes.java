@@ -2,11 +2,14 @@ package dev.mercuryobridge.ingest;
 
 import dev.mercuryobridge.http.ApiException;
 import dev.mercuryobridge.http.BoundedBody;
+import dev.mercuryobridge.http.LogThrottle;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
@@ -17,17 +20,24 @@ import java.util.concurrent.CompletableFuture;
 public final class CallbackRoutes {
     private static final Logger log = LoggerFactory.getLogger(CallbackRoutes.class);
     private static final Map<String, String> ACCEPTED = Map.of("status", "accepted");
+    /** Anyone can send a wrong signature: one log line per interval at most (the metric counts all). */
+    static final Duration REJECTED_LOG_INTERVAL = Duration.ofSeconds(10);
 
     private final SignatureVerifier verifier;
     private final IngestQueue queue;
     private final CallbackMetrics metrics;
     private final int maxBodyBytes;
+    private final LogThrottle rejectedLog;
+    private final LogThrottle strippedVariantLog;
 
-    public CallbackRoutes(SignatureVerifier verifier, IngestQueue queue, CallbackMetrics metrics, int maxBodyBytes) {
+    public CallbackRoutes(SignatureVerifier verifier, IngestQueue queue, CallbackMetrics metrics, int maxBodyBytes,
+                          Clock clock) {
         this.verifier = verifier;
         this.queue = queue;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
+        this.rejectedLog = new LogThrottle(clock, REJECTED_LOG_INTERVAL);
+        this.strippedVariantLog = new LogThrottle(clock, REJECTED_LOG_INTERVAL);
     }
 
     public void register(RoutesConfig routes) {
@@ -43,12 +53,11 @@ public final class CallbackRoutes {
             metrics.rejected(route, "too_large");
             throw e;
         }
-        SignatureVerifier.Match match = verifier.verify(body, ctx.header("X-Signature")).orElse(null);
+        SignatureVerifier.Verification verification = verifier.check(body, ctx.header("X-Signature"));
+        SignatureVerifier.Match match = verification.match().orElse(null);
         if (match == null) {
             metrics.rejected(route, "bad_signature");
-            // Neither the body nor the header goes to the log: they may be anyone's bytes.
-            log.warn("rejected a {} callback from {}: X-Signature {}", route.dbValue(), ctx.ip(),
-                    ctx.header("X-Signature") == null ? "missing" : "does not match any configured key");
+            logRejected(ctx, route, verification.strippedVariantWouldMatch());
             throw new ApiException(401, "invalid_signature", "X-Signature is missing or does not match");
         }
         CompletableFuture<Outcome> stored;
@@ -64,5 +73,24 @@ public final class CallbackRoutes {
             ctx.header("X-Callback-Outcome", outcome.label());
             ctx.status(200).json(ACCEPTED);
         }));
+    }
+
+    /** Neither the body nor the header goes to the log: they may be anyone's bytes. */
+    private void logRejected(Context ctx, Callback.Route route, boolean strippedVariantWouldMatch) {
+        if (strippedVariantWouldMatch) {
+            // Only a holder of the Sign Key can produce this, so it is Mercuryo (or a test
+            // sender) signing the body with whitespace removed: tell the operator what to do.
+            strippedVariantLog.acquire().ifPresent(heldBack -> log.warn(
+                    "rejected a {} callback from {}: X-Signature matches the body with whitespace removed, a variant that"
+                            + " is off. If Mercuryo signs your callbacks this way, set"
+                            + " MERCURYO_SIGNATURE_VARIANTS=raw,whitespace_stripped (see the README: with it, whitespace"
+                            + " inside JSON strings can be changed without breaking the signature){}",
+                    route.dbValue(), ctx.ip(), strippedVariantLog.suffix(heldBack)));
+        } else {
+            rejectedLog.acquire().ifPresent(heldBack -> log.warn("rejected a {} callback from {}: X-Signature {}{}",
+                    route.dbValue(), ctx.ip(),
+                    ctx.header("X-Signature") == null ? "missing" : "does not match any configured key",
+                    rejectedLog.suffix(heldBack)));
+        }
     }
 }

@@ -65,15 +65,14 @@ public final class IngestService {
 
     /** Stores a verified callback body alone, in its own transaction; the answer is known only after the commit. */
     public Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match) {
-        Parsed parsed = parse(route, body);
+        return ingest(route, body, match, parse(route, body));
+    }
+
+    /** The write path for a body already parsed (tests hand it what the parser should never let through). */
+    Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
         Outcome outcome;
         try {
-            outcome = inTransaction(tx -> {
-                Unit u = new Unit(tx);
-                Outcome o = store(u, route, body, match, parsed);
-                u.flush();
-                return o;
-            });
+            outcome = storeOrQuarantine(route, body, match, parsed);
         } catch (RuntimeException e) {
             listener.failed(route, e);
             throw e;
@@ -114,7 +113,9 @@ public final class IngestService {
                 return;
             }
             if (batch.size() > 1) {
-                log.warn("a batch of {} callbacks failed ({}); storing each alone", batch.size(), e.getMessage());
+                // Not the exception text: PostgreSQL may quote a value, which is callback data.
+                log.warn("a batch of {} callbacks failed ({}, SQLState {}); storing each alone", batch.size(),
+                        e.getClass().getSimpleName(), DatabaseErrors.sqlState(e));
             }
             batch.forEach(this::storeAlone);
             return;
@@ -165,6 +166,35 @@ public final class IngestService {
         }
         String m = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
         return m.length() > 500 ? m.substring(0, 500) : m;
+    }
+
+    /**
+     * A parsed body that PostgreSQL still refuses (the parser's checks should make this
+     * impossible) is authentic data all the same: kept verbatim and quarantined, answered 200.
+     */
+    private Outcome storeOrQuarantine(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+        try {
+            return storeInOwnTransaction(route, body, match, parsed);
+        } catch (RuntimeException e) {
+            if (parsed.callback() == null || !DatabaseErrors.isDataException(e)) {
+                throw e;
+            }
+            String state = DatabaseErrors.sqlState(e);
+            // Not the exception text: PostgreSQL quotes the offending value, which is callback data.
+            log.error("PostgreSQL refused a parsed {} callback (SQLState {}, {}); quarantining it",
+                    route.dbValue(), state, e.getClass().getSimpleName());
+            return storeInOwnTransaction(route, body, match,
+                    new Parsed(null, "PostgreSQL refused to store it (SQLState " + state + ")"));
+        }
+    }
+
+    private Outcome storeInOwnTransaction(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+        return inTransaction(tx -> {
+            Unit u = new Unit(tx);
+            Outcome o = store(u, route, body, match, parsed);
+            u.flush();
+            return o;
+        });
     }
 
     private Outcome store(Unit u, Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {

@@ -41,7 +41,9 @@ public final class KafkaHealth implements Supplier<Health.Check>, AutoCloseable 
         try {
             int nodes = admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).size();
             if (status.leader() && status.failing()) {
-                return new Health.Check(Health.Status.DEGRADED, "publishing fails: " + status.lastError() + "; " + backlog);
+                // The error text (which may name the broker) is in the relay's log, not in this
+                // unauthenticated answer.
+                return new Health.Check(Health.Status.DEGRADED, "publishing fails since " + status.lastErrorAt() + "; " + backlog);
             }
             return new Health.Check(Health.Status.UP, nodes + " broker(s) reachable; " + backlog
                     + (status.leader() ? "; this instance publishes" : "; relay on standby"));
@@ -49,8 +51,8 @@ public final class KafkaHealth implements Supplier<Health.Check>, AutoCloseable 
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            return new Health.Check(Health.Status.DEGRADED, "broker unreachable (" + e.getClass().getSimpleName()
-                    + "); callbacks are still accepted and buffered; " + backlog);
+            return new Health.Check(Health.Status.DEGRADED, "broker unreachable; callbacks are still accepted and buffered; "
+                    + backlog);
         }
     }
 

@@ -92,10 +92,24 @@ final class CsvReport implements ReportSink {
         Arrays.fill(cells, "");
         cells[0] = section;
         for (int i = 0; i < names.size(); i++) {
-            cells[COLUMNS.indexOf(names.get(i))] = text(values[i]);
+            cells[COLUMNS.indexOf(names.get(i))] = cell(values[i]);
         }
         printer.printRecord((Object[]) cells);
     }
+
+    /**
+     * A cell as written: text that a spreadsheet would take for a formula (it starts with
+     * {@code =}, {@code +}, {@code -}, {@code @}, a tab or a CR, as OWASP's CSV injection guidance
+     * lists) gets a leading {@code '}; numbers, dates and times are written as they are, so an
+     * amount of {@code -5.00} stays a number.
+     */
+    static String cell(Object value) {
+        String text = text(value);
+        return value instanceof CharSequence && !text.isEmpty() && FORMULA_START.indexOf(text.charAt(0)) >= 0
+                ? "'" + text : text;
+    }
+
+    private static final String FORMULA_START = "=+-@\t\r";
 
     static String text(Object value) {
         return switch (value) {

@@ -181,7 +181,8 @@ final class HtmlReport implements ReportSink {
                 case '&' -> b.append("&amp;");
                 case '"' -> b.append("&quot;");
                 case '\'' -> b.append("&#39;");
-                default -> b.append(c);
+                // Control characters are parse errors in HTML (and not allowed in XML): shown as U+FFFD.
+                default -> b.append(c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c >= 0x7f && c <= 0x9f ? '\uFFFD' : c);
             }
         }
         return b.toString();

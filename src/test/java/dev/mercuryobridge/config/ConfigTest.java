@@ -316,4 +316,54 @@ class ConfigTest {
         assertThat(config.masked().get("DATABASE_PASSWORD")).isEqualTo("(empty)");
         assertThat(config.masked().get("MERCURYO_PARTNER_TOKEN")).isEqualTo("(empty)");
     }
+
+    @Test
+    void signature_variants_default_to_raw_only() {
+        assertThat(Config.fromEnvironment(validEnv()).signatureVariants()).containsExactly("raw");
+    }
+
+    @Test
+    void raw_and_whitespace_stripped_turn_the_stripped_variant_on() {
+        Config config = Config.fromEnvironment(validEnvWith("MERCURYO_SIGNATURE_VARIANTS", " raw , WHITESPACE_STRIPPED "));
+
+        assertThat(config.signatureVariants()).containsExactly("raw", "whitespace_stripped");
+        assertThat(config.masked()).containsEntry("MERCURYO_SIGNATURE_VARIANTS", "raw,whitespace_stripped");
+    }
+
+    @Test
+    void unknown_signature_variant_is_rejected_with_the_known_names() {
+        assertRejected(validEnvWith("MERCURYO_SIGNATURE_VARIANTS", "raw,stripped"),
+                "MERCURYO_SIGNATURE_VARIANTS: unknown variant 'stripped'", "raw, whitespace_stripped");
+    }
+
+    @Test
+    void signature_variants_set_but_empty_are_rejected() {
+        assertRejected(validEnvWith("MERCURYO_SIGNATURE_VARIANTS", "  "), "MERCURYO_SIGNATURE_VARIANTS: is set but empty");
+    }
+
+    @Test
+    void signature_variants_with_a_stray_comma_are_rejected() {
+        assertRejected(validEnvWith("MERCURYO_SIGNATURE_VARIANTS", "raw,"), "MERCURYO_SIGNATURE_VARIANTS: entry #2 is empty");
+    }
+
+    @Test
+    void signature_variants_without_raw_are_rejected() {
+        assertRejected(validEnvWith("MERCURYO_SIGNATURE_VARIANTS", "whitespace_stripped"),
+                "MERCURYO_SIGNATURE_VARIANTS: must include raw");
+    }
+
+    @Test
+    void a_signature_variant_listed_twice_is_rejected() {
+        assertRejected(validEnvWith("MERCURYO_SIGNATURE_VARIANTS", "raw,raw"), "MERCURYO_SIGNATURE_VARIANTS: a variant is listed twice");
+    }
+
+    @Test
+    void every_setting_has_a_row_in_the_readme_configuration_table() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        String table = readme.substring(readme.indexOf("## Configuration"), readme.indexOf("## Production"));
+
+        for (String name : Config.fromEnvironment(validEnv()).masked().keySet()) {
+            assertThat(table).as(name).containsPattern("\\| `" + name + "`|/ `" + name + "` \\|");
+        }
+    }
 }

@@ -275,7 +275,7 @@ class CallbackParserTest {
 
     @Test
     void amount_number_out_of_range_is_invalid() {
-        assertInvalidTransaction(dataWith("\"amount\":1e400"), "\"amount\" is out of range");
+        assertInvalidTransaction(dataWith("\"amount\":1e25"), "\"amount\" is out of range");
     }
 
     @Test
@@ -286,7 +286,7 @@ class CallbackParserTest {
     @Test
     void amount_with_more_than_eighteen_decimals_is_out_of_range() {
         assertInvalidTransaction(dataWith("\"fee\":\"0.0000000000000000001\""), "\"fee\" is out of range");
-        assertInvalidTransaction(dataWith("\"fee\":1e-400"), "\"fee\" is out of range");
+        assertInvalidTransaction(dataWith("\"fee\":1e-30"), "\"fee\" is out of range");
     }
 
     @Test
@@ -478,5 +478,123 @@ class CallbackParserTest {
     void route_db_values_are_lowercase_names() {
         assertThat(Callback.Route.TRANSACTION.dbValue()).isEqualTo("transaction");
         assertThat(Callback.Route.SPEND_CARD.dbValue()).isEqualTo("spend_card");
+    }
+
+    // --- numbers that cannot be stored, in any field ------------------------------------------------
+
+    @Test
+    void amount_of_1e2147483647_is_invalid_and_the_reason_stays_short() {
+        // The old reason wrote the amount out in full: two billion characters, OutOfMemoryError.
+        assertThatThrownBy(() -> transaction(dataWith("\"amount\":1e2147483647")))
+                .isInstanceOf(InvalidCallbackException.class)
+                .hasMessageContaining("more than 100 digits")
+                .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(200));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1e-2147483648", "-1e-2147483648", "1e99999999999", "0.5e-2147483648"})
+    void number_whose_exponent_overflows_is_invalid_not_an_error(String number) {
+        assertInvalidTransaction(dataWith("\"note\":" + number), "a number cannot be read");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1e2147483647", "1E+2147483648", "-1e2147483647", "1e-2147483647", "1e400", "1e-400", "1e100", "1e-100",
+            "123456789012345678901234567890123456789012345678901234567890e50"})
+    void number_of_more_than_100_digits_written_out_is_invalid_in_a_field_we_do_not_parse(String number) {
+        assertInvalidTransaction(dataWith("\"not_parsed_by_us\":{\"deep\":[" + number + "]}"), "more than 100 digits");
+    }
+
+    @Test
+    void number_of_2000_digits_is_invalid() {
+        assertInvalidTransaction(dataWith("\"x\":" + "7".repeat(2_000)), "not valid JSON");
+    }
+
+    @Test
+    void numbers_of_exactly_100_digits_written_out_are_accepted() throws Exception {
+        Callback.Transaction t = transaction(dataWith("\"a\":1e99,\"b\":1e-99,\"c\":-" + "9".repeat(100)
+                + ",\"d\":0." + "1".repeat(99)));
+
+        assertThat(t.data().get("a").decimalValue()).isEqualByComparingTo("1e99");
+    }
+
+    @Test
+    void written_out_digits_come_from_precision_and_scale() {
+        assertThat(CallbackParser.writtenOutDigits(new BigDecimal("1e3"))).isEqualTo(4);
+        assertThat(CallbackParser.writtenOutDigits(new BigDecimal("0.001"))).isEqualTo(4);
+        assertThat(CallbackParser.writtenOutDigits(new BigDecimal("123.45"))).isEqualTo(5);
+        assertThat(CallbackParser.writtenOutDigits(new BigDecimal("1e2147483647"))).isEqualTo(2_147_483_648L);
+        assertThat(CallbackParser.writtenOutDigits(new BigDecimal("1e-2147483647"))).isEqualTo(2_147_483_648L);
+    }
+
+    @Test
+    void huge_exponent_inside_a_spend_card_event_is_invalid() {
+        assertInvalidSpendCard("{\"event_id\":\"" + EVENT_ID + "\",\"event_name\":\"card_transaction\","
+                + "\"transaction\":{\"fx_rate\":1e2147483647}}", "more than 100 digits");
+    }
+
+    // --- Spend Card amounts --------------------------------------------------------------------------
+
+    private static String cardEvent(String name, String extra) {
+        return "{\"event_id\":\"" + EVENT_ID + "\",\"event_name\":\"" + name + "\",\"card_id\":\"c1\"," + extra + "}";
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"\"1e2147483647\"", "\"1e400\"", "\"abc\"", "\"12,50\"", "\"NaN\"", "{}", "[]", "true",
+            "1e25", "\"0.0000000000000000001\"", "\"100000000000000000000\""})
+    void card_transaction_amount_that_is_not_a_sane_decimal_is_invalid(String amount) {
+        assertInvalidSpendCard(cardEvent("card_transaction", "\"transaction\":{\"type\":\"PURCHASE\",\"amount\":" + amount + "}"),
+                "\"transaction.amount\"");
+    }
+
+    @Test
+    void sell_request_and_card_balance_amounts_are_checked_and_named() {
+        assertInvalidSpendCard(cardEvent("crypto_top_up", "\"sell_request\":{\"id\":\"sr1\",\"fiat_amount\":\"1e2147483647\"}"),
+                "\"sell_request.fiat_amount\" is not a decimal amount");
+        assertInvalidSpendCard(cardEvent("crypto_top_up", "\"card_balance\":{\"fiat_amount\":\"-\"}"),
+                "\"card_balance.fiat_amount\" is not a decimal amount");
+        assertInvalidSpendCard(cardEvent("crypto_top_up", "\"sell_request\":{\"fee\":1e21}"),
+                "\"sell_request.fee\" is out of range");
+    }
+
+    @Test
+    void sane_spend_card_amounts_negative_ones_included_are_accepted() throws Exception {
+        Callback.SpendCardEvent e = spendCard(cardEvent("card_transaction",
+                "\"transaction\":{\"type\":\"REFUND\",\"amount\":\"-5.00\",\"local_amount\":12.5},"
+                        + "\"card_balance\":{\"fiat_amount\":\"90.00\"},\"sell_request\":{\"fiat_amount\":null}"));
+
+        assertThat(e.body().at("/transaction/amount").textValue()).isEqualTo("-5.00");
+    }
+
+    @Test
+    void sell_request_id_that_is_not_an_id_is_invalid() {
+        assertInvalidSpendCard(cardEvent("crypto_top_up", "\"sell_request\":{\"id\":\"" + "x".repeat(10_000) + "\"}"),
+                "\"sell_request.id\" is not a valid id");
+        assertInvalidSpendCard(cardEvent("crypto_top_up", "\"sell_request\":{\"id\":\"=cmd|' /C calc'!A0\"}"),
+                "\"sell_request.id\" is not a valid id");
+    }
+
+    @Test
+    void card_id_in_a_transaction_callback_that_is_not_an_id_is_invalid() {
+        // 10,000 characters would not fit PostgreSQL's btree index on card_user.card_id.
+        assertInvalidTransaction(dataWith("\"card_id\":\"" + "k".repeat(10_000) + "\""), "\"card_id\" is not a valid id");
+    }
+
+    // --- reasons are safe to store and log ---------------------------------------------------------
+
+    @Test
+    void reason_quoting_a_nul_from_the_body_is_made_storable() {
+        assertThatThrownBy(() -> CallbackParser.parse(Callback.Route.TRANSACTION, "abc\u0000def\r\nFAKE LOG LINE".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(InvalidCallbackException.class)
+                .satisfies(e -> assertThat(e.getMessage()).contains("not valid JSON").doesNotContain("\u0000")
+                        .doesNotContain("\n").doesNotContain("\r"));
+    }
+
+    @Test
+    void reason_is_bounded_and_keeps_paired_surrogates() {
+        String reason = InvalidCallbackException.safe("\uD83D\uDE00 " + "y".repeat(10_000) + "\uD800");
+
+        assertThat(reason).startsWith("\uD83D\uDE00 ").hasSizeLessThanOrEqualTo(InvalidCallbackException.MAX_REASON_LENGTH + 1)
+                .endsWith("…");
+        assertThat(InvalidCallbackException.safe("lone \uDC00 surrogate")).isEqualTo("lone \uFFFD surrogate");
     }
 }

@@ -11,6 +11,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -124,19 +125,63 @@ class SignatureVerifierTest {
         assertThat(match.get().keyFingerprint()).isEqualTo(sha256Prefix(KEY));
     }
 
-    @Test
-    void signature_over_the_body_without_whitespace_matches_the_whitespace_stripped_variant() {
-        byte[] stripped = Callbacks.REFERENCE_SAMPLE.replaceAll("[ \t\r\n]", "").getBytes(StandardCharsets.UTF_8);
-        assertThat(stripped).isNotEqualTo(BODY);
+    private static final byte[] STRIPPED = Callbacks.REFERENCE_SAMPLE.replaceAll("[ \t\r\n]", "").getBytes(StandardCharsets.UTF_8);
+    private final SignatureVerifier withStripped = new SignatureVerifier(List.of(KEY),
+            Set.of(SignatureVerifier.Variant.RAW, SignatureVerifier.Variant.WHITESPACE_STRIPPED));
 
-        Optional<SignatureVerifier.Match> strippedMatch = verifier.verify(BODY, hmacHex(KEY, stripped));
-        Optional<SignatureVerifier.Match> rawMatch = verifier.verify(BODY, hmacHex(KEY, BODY));
+    @Test
+    void by_default_a_signature_over_the_body_without_whitespace_is_refused_but_recognised() {
+        assertThat(STRIPPED).isNotEqualTo(BODY);
+
+        SignatureVerifier.Verification result = verifier.check(BODY, hmacHex(KEY, STRIPPED));
+
+        assertThat(result.match()).isEmpty();
+        assertThat(result.strippedVariantWouldMatch()).isTrue();
+        assertThat(verifier.verify(BODY, hmacHex(KEY, STRIPPED))).isEmpty();
+    }
+
+    @Test
+    void a_wrong_signature_is_not_said_to_match_the_stripped_variant() {
+        SignatureVerifier.Verification result = verifier.check(BODY, hmacHex(UNCONFIGURED_KEY, STRIPPED));
+
+        assertThat(result.match()).isEmpty();
+        assertThat(result.strippedVariantWouldMatch()).isFalse();
+    }
+
+    @Test
+    void signature_over_the_body_without_whitespace_matches_the_whitespace_stripped_variant_when_enabled() {
+        Optional<SignatureVerifier.Match> strippedMatch = withStripped.verify(BODY, hmacHex(KEY, STRIPPED));
+        Optional<SignatureVerifier.Match> rawMatch = withStripped.verify(BODY, hmacHex(KEY, BODY));
 
         assertThat(strippedMatch).isPresent();
         assertThat(strippedMatch.get().variant()).isEqualTo(SignatureVerifier.Variant.WHITESPACE_STRIPPED);
         assertThat(strippedMatch.get().keyIndex()).isZero();
         assertThat(rawMatch).isPresent();
         assertThat(rawMatch.get().variant()).isEqualTo(SignatureVerifier.Variant.RAW);
+    }
+
+    @Test
+    void with_the_stripped_variant_whitespace_added_inside_a_string_still_verifies_which_is_its_risk() {
+        byte[] genuine = "{\"data\":{\"merchant_transaction_id\":\"order42\"}}".getBytes(StandardCharsets.UTF_8);
+        byte[] tampered = "{\"data\":{\"merchant_transaction_id\":\"order 42\"}}".getBytes(StandardCharsets.UTF_8);
+        String signature = hmacHex(KEY, genuine);
+
+        assertThat(withStripped.verify(tampered, signature)).isPresent();
+        assertThat(verifier.verify(tampered, signature)).isEmpty();
+    }
+
+    @Test
+    void constructor_rejects_a_variant_set_without_raw() {
+        assertThatThrownBy(() -> new SignatureVerifier(List.of(KEY), Set.of(SignatureVerifier.Variant.WHITESPACE_STRIPPED)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("raw");
+    }
+
+    @Test
+    void variants_are_found_by_their_configuration_names() {
+        assertThat(SignatureVerifier.Variant.fromName("raw")).isEqualTo(SignatureVerifier.Variant.RAW);
+        assertThat(SignatureVerifier.Variant.fromName("whitespace_stripped")).isEqualTo(SignatureVerifier.Variant.WHITESPACE_STRIPPED);
+        assertThatThrownBy(() -> SignatureVerifier.Variant.fromName("stripped")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
