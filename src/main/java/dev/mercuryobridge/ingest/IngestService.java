@@ -96,7 +96,7 @@ public final class IngestService {
         List<Outcome> outcomes;
         try {
             outcomes = inTransaction(tx -> {
-                Unit u = new Unit(tx);
+                WriteUnit u = new WriteUnit(tx);
                 u.lockAll(batch.stream()
                         .map(p -> p.parsed().callback() instanceof Callback.Transaction t ? t.id() : null)
                         .filter(java.util.Objects::nonNull).sorted().distinct().toList());
@@ -130,12 +130,7 @@ public final class IngestService {
     private void storeAlone(IngestQueue.Pending p) {
         Outcome outcome;
         try {
-            outcome = inTransaction(tx -> {
-                Unit u = new Unit(tx);
-                Outcome o = store(u, p.route(), p.body(), p.match(), p.parsed());
-                u.flush();
-                return o;
-            });
+            outcome = storeInOwnTransaction(p.route(), p.body(), p.match(), p.parsed());
         } catch (RuntimeException e) {
             if (DatabaseErrors.isUnavailable(e)) {
                 fail(p, e);
@@ -143,7 +138,7 @@ public final class IngestService {
             }
             String reason = "could not be stored: " + rootMessage(e);
             try {
-                outcome = inTransaction(tx -> store(new Unit(tx), p.route(), p.body(), p.match(), new Parsed(null, reason)));
+                outcome = storeInOwnTransaction(p.route(), p.body(), p.match(), new Parsed(null, reason));
             } catch (RuntimeException e2) {
                 e2.addSuppressed(e);
                 fail(p, e2);
@@ -190,14 +185,14 @@ public final class IngestService {
 
     private Outcome storeInOwnTransaction(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
         return inTransaction(tx -> {
-            Unit u = new Unit(tx);
+            WriteUnit u = new WriteUnit(tx);
             Outcome o = store(u, route, body, match, parsed);
             u.flush();
             return o;
         });
     }
 
-    private Outcome store(Unit u, Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+    private Outcome store(WriteUnit u, Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
         {
             DSLContext tx = u.tx;
             long callbackId = tx.insertInto(CALLBACK)
@@ -228,13 +223,13 @@ public final class IngestService {
      * callbacks and quarantine replays alike.
      */
     Outcome record(DSLContext tx, Callback callback, Long callbackId, DetectedBy by) {
-        Unit u = new Unit(tx);
+        WriteUnit u = new WriteUnit(tx);
         Outcome outcome = record(u, callback, callbackId, by);
         u.flush();
         return outcome;
     }
 
-    private Outcome record(Unit u, Callback callback, Long callbackId, DetectedBy by) {
+    private Outcome record(WriteUnit u, Callback callback, Long callbackId, DetectedBy by) {
         return switch (callback) {
             case Callback.Transaction t -> recordCallback(u, t, callbackId, by);
             case Callback.SpendCardEvent e -> recordSpendCardEvent(u, e, callbackId);
@@ -257,8 +252,8 @@ public final class IngestService {
             throw new IllegalArgumentException("an API read carries no Mercuryo time");
         }
         return inTransaction(tx -> {
-            Unit u = new Unit(tx);
-            TransactionStateRecord state = lockState(tx, report.id());
+            WriteUnit u = new WriteUnit(tx);
+            TransactionStateRecord state = WriteUnit.lockState(tx, report.id());
             String before = state == null ? null : state.getStatus();
             LongSupplier event = () -> insertEvent(tx, report, null, DetectedBy.RECONCILER);
             Outcome outcome = state == null
@@ -279,7 +274,7 @@ public final class IngestService {
     /** Detail of a conflicting final status: the event that reported it (null for an API read). */
     record ConflictDetail(Long transactionEventId) {}
 
-    private Outcome recordCallback(Unit u, Callback.Transaction t, Long callbackId, DetectedBy by) {
+    private Outcome recordCallback(WriteUnit u, Callback.Transaction t, Long callbackId, DetectedBy by) {
         Long eventId = insertEvent(u.tx, t, callbackId, by);
         if (eventId == null) {
             return Outcome.DUPLICATE;
@@ -304,7 +299,7 @@ public final class IngestService {
     }
 
     /** The first report of a transaction: its state and transition number 1. */
-    private Outcome create(Unit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
+    private Outcome create(WriteUnit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
         DSLContext tx = u.tx;
         StateMachine.Decision.Create c = (StateMachine.Decision.Create) StateMachine.decide(null, report(t));
         TransactionStateRecord created = tx.newRecord(TRANSACTION_STATE);
@@ -322,13 +317,13 @@ public final class IngestService {
         }
         // Another report of this transaction created the state concurrently and has committed
         // (the insert waited for it): decide against what it stored.
-        TransactionStateRecord stored = lockState(tx, t.id());
+        TransactionStateRecord stored = WriteUnit.lockState(tx, t.id());
         u.remember(stored);
         return apply(u, t, stored, by, eventId);
     }
 
     /** Decides a report against the locked state and carries the decision out. */
-    private Outcome apply(Unit u, Callback.Transaction t, TransactionStateRecord state, DetectedBy by,
+    private Outcome apply(WriteUnit u, Callback.Transaction t, TransactionStateRecord state, DetectedBy by,
                           LongSupplier eventId) {
         DSLContext tx = u.tx;
         StateMachine.Decision decision = StateMachine.decide(new StateMachine.Current(
@@ -373,12 +368,6 @@ public final class IngestService {
         return new StateMachine.Report(t.type(), t.status(), t.updatedAtTs());
     }
 
-    private static TransactionStateRecord lockState(DSLContext tx, String transactionId) {
-        return tx.selectFrom(TRANSACTION_STATE)
-                .where(TRANSACTION_STATE.TRANSACTION_ID.eq(transactionId))
-                .forUpdate()
-                .fetchOne();
-    }
 
     /**
      * Copies what a report says about the transaction; fields it omits keep their stored value.
@@ -407,11 +396,11 @@ public final class IngestService {
      * is the report's Mercuryo time: null for an API read, whose transition has only our
      * observation time.
      */
-    private void appendTransition(Unit u, TransactionStateRecord s, String previousStatus, long eventId,
+    private void appendTransition(WriteUnit u, TransactionStateRecord s, String previousStatus, long eventId,
                                   DetectedBy by, Long mercuryoTs) {
         Instant changedAt = mercuryoTs == null ? null : Instant.ofEpochSecond(mercuryoTs);
         Instant observedAt = clock.instant();
-        u.transitions.add(new Transition(s.getTransactionId(), s.getLastSequence(), previousStatus, s.getStatus(),
+        u.transitions.add(new WriteUnit.Transition(s.getTransactionId(), s.getLastSequence(), previousStatus, s.getStatus(),
                 s.getFinal(), changedAt, by.dbValue(), eventId, observedAt));
         u.outbox.add(messages.transition(new Messages.Transition(
                 s.getTransactionId(), s.getMerchantTransactionId(), s.getTransactionType(), s.getPaymentMethod(),
@@ -420,7 +409,7 @@ public final class IngestService {
                 changedAt, observedAt, by.dbValue(), s.getLastSequence())));
     }
 
-    private Outcome recordSpendCardEvent(Unit u, Callback.SpendCardEvent e, Long callbackId) {
+    private Outcome recordSpendCardEvent(WriteUnit u, Callback.SpendCardEvent e, Long callbackId) {
         DSLContext tx = u.tx;
         if (callbackId == null) {
             throw new IllegalArgumentException("a Spend Card event always comes from a callback");
@@ -483,71 +472,6 @@ public final class IngestService {
                 }
                 log.info("transaction aborted by the database ({}), attempt {} of {}", e.getMessage(), attempt, MAX_ATTEMPTS);
             }
-        }
-    }
-
-    /** A transition row, written with the others of its database transaction in one statement. */
-    private record Transition(String transactionId, int sequence, String previousStatus, String status, boolean isFinal,
-                              Instant changedAt, String detectedBy, long eventId, Instant recordedAt) {}
-
-    /**
-     * What one database transaction writes beyond the per-callback rows: the state rows it has
-     * locked (all at once for a batch, in transaction id order, so writers never deadlock on
-     * them), and the transitions and outbox messages, each written as one multi-row statement
-     * at the end, in the order they were decided (so the relay reads them in sequence order).
-     */
-    private static final class Unit {
-        private static final int ROWS_PER_STATEMENT = 1_000;
-        final DSLContext tx;
-        final List<Transition> transitions = new ArrayList<>();
-        final List<dev.mercuryobridge.outbox.OutboxMessage> outbox = new ArrayList<>();
-        /** Null: lock each state row when it is needed (one callback or API read). */
-        private java.util.Map<String, TransactionStateRecord> locked;
-
-        Unit(DSLContext tx) {
-            this.tx = tx;
-        }
-
-        void lockAll(List<String> sortedIds) {
-            locked = new java.util.HashMap<>();
-            if (sortedIds.isEmpty()) {
-                return;
-            }
-            for (TransactionStateRecord r : tx.selectFrom(TRANSACTION_STATE)
-                    .where(TRANSACTION_STATE.TRANSACTION_ID.eq(DSL.any(sortedIds.toArray(String[]::new))))
-                    .orderBy(TRANSACTION_STATE.TRANSACTION_ID)
-                    .forUpdate()
-                    .fetch()) {
-                locked.put(r.getTransactionId(), r);
-            }
-        }
-
-        /** The locked state row, or null when the transaction has none yet. */
-        TransactionStateRecord lock(String transactionId) {
-            return locked == null ? lockState(tx, transactionId) : locked.get(transactionId);
-        }
-
-        void remember(TransactionStateRecord state) {
-            if (locked != null && state != null) {
-                locked.put(state.getTransactionId(), state);
-            }
-        }
-
-        void flush() {
-            for (int from = 0; from < transitions.size(); from += ROWS_PER_STATEMENT) {
-                var insert = tx.insertInto(STATUS_TRANSITION, STATUS_TRANSITION.TRANSACTION_ID, STATUS_TRANSITION.SEQUENCE,
-                        STATUS_TRANSITION.PREVIOUS_STATUS, STATUS_TRANSITION.STATUS, STATUS_TRANSITION.FINAL,
-                        STATUS_TRANSITION.STATUS_CHANGED_AT, STATUS_TRANSITION.DETECTED_BY, STATUS_TRANSITION.EVENT_ID,
-                        STATUS_TRANSITION.RECORDED_AT);
-                for (Transition t : transitions.subList(from, Math.min(transitions.size(), from + ROWS_PER_STATEMENT))) {
-                    insert = insert.values(t.transactionId(), t.sequence(), t.previousStatus(), t.status(), t.isFinal(),
-                            t.changedAt(), t.detectedBy(), t.eventId(), t.recordedAt());
-                }
-                insert.execute();
-            }
-            Outbox.appendAll(tx, outbox);
-            transitions.clear();
-            outbox.clear();
         }
     }
 
