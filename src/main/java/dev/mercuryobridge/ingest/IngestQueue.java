@@ -28,8 +28,7 @@ public final class IngestQueue implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(IngestQueue.class);
 
     /** One verified callback waiting for its batch; {@code result} completes after the commit. */
-    record Pending(Callback.Route route, byte[] body, SignatureVerifier.Match match, IngestService.Parsed parsed,
-                   CompletableFuture<Outcome> result) {}
+    record Pending(CallbackInserts.Item item, CompletableFuture<Outcome> result) {}
 
     /** How the queue batches; validated by {@code Config}. */
     public record Settings(int capacity, int batchSize, Duration linger, int writers) {
@@ -72,7 +71,7 @@ public final class IngestQueue implements AutoCloseable {
      */
     public CompletableFuture<Outcome> submit(Callback.Route route, byte[] body, SignatureVerifier.Match match) {
         IngestService.Parsed parsed = IngestService.parse(route, body);
-        Pending pending = new Pending(route, body, match, parsed, new CompletableFuture<>());
+        Pending pending = new Pending(new CallbackInserts.Item(route, body, match, parsed), new CompletableFuture<>());
         if (closing || !shards.get(shardOf(parsed)).offer(pending)) {
             throw new ApiException(503, "busy", "too many callbacks are waiting to be stored; nothing was stored, retry later");
         }

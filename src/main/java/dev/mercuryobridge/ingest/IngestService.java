@@ -1,38 +1,25 @@
 package dev.mercuryobridge.ingest;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.db.DatabaseErrors;
-import dev.mercuryobridge.db.generated.Keys;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
 import dev.mercuryobridge.finding.Finding;
 import dev.mercuryobridge.finding.FindingKind;
 import dev.mercuryobridge.finding.Findings;
-import dev.mercuryobridge.http.Json;
 import dev.mercuryobridge.outbox.Messages;
-import dev.mercuryobridge.outbox.Outbox;
 import org.jooq.DSLContext;
-import org.jooq.JSONB;
-import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
-import static dev.mercuryobridge.db.generated.Tables.CALLBACK;
-import static dev.mercuryobridge.db.generated.Tables.WATCHED_SELL_REQUEST;
-import static dev.mercuryobridge.db.generated.Tables.QUARANTINE;
-import static dev.mercuryobridge.db.generated.Tables.SPEND_CARD_EVENT;
-import static dev.mercuryobridge.db.generated.Tables.STATUS_TRANSITION;
-import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_EVENT;
 import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_STATE;
 
 /**
@@ -72,7 +59,7 @@ public final class IngestService {
     Outcome ingest(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
         Outcome outcome;
         try {
-            outcome = storeOrQuarantine(route, body, match, parsed);
+            outcome = storeOrQuarantine(new CallbackInserts.Item(route, body, match, parsed));
         } catch (RuntimeException e) {
             listener.failed(route, e);
             throw e;
@@ -95,18 +82,8 @@ public final class IngestService {
     void storeBatch(List<IngestQueue.Pending> batch) {
         List<Outcome> outcomes;
         try {
-            outcomes = inTransaction(tx -> {
-                WriteUnit u = new WriteUnit(tx);
-                u.lockAll(batch.stream()
-                        .map(p -> p.parsed().callback() instanceof Callback.Transaction t ? t.id() : null)
-                        .filter(java.util.Objects::nonNull).sorted().distinct().toList());
-                List<Outcome> out = new ArrayList<>(batch.size());
-                for (IngestQueue.Pending p : batch) {
-                    out.add(store(u, p.route(), p.body(), p.match(), p.parsed()));
-                }
-                u.flush();
-                return out;
-            });
+            List<CallbackInserts.Item> items = batch.stream().map(IngestQueue.Pending::item).toList();
+            outcomes = inTransaction(tx -> store(tx, items));
         } catch (RuntimeException e) {
             if (DatabaseErrors.isUnavailable(e)) {
                 batch.forEach(p -> fail(p, e));
@@ -122,7 +99,7 @@ public final class IngestService {
         }
         for (int i = 0; i < batch.size(); i++) {
             IngestQueue.Pending p = batch.get(i);
-            listener.stored(p.route(), outcomes.get(i));
+            listener.stored(p.item().route(), outcomes.get(i));
             p.result().complete(outcomes.get(i));
         }
     }
@@ -130,27 +107,17 @@ public final class IngestService {
     private void storeAlone(IngestQueue.Pending p) {
         Outcome outcome;
         try {
-            outcome = storeInOwnTransaction(p.route(), p.body(), p.match(), p.parsed());
+            outcome = storeOrQuarantine(p.item());
         } catch (RuntimeException e) {
-            if (DatabaseErrors.isUnavailable(e)) {
-                fail(p, e);
-                return;
-            }
-            String reason = "could not be stored: " + rootMessage(e);
-            try {
-                outcome = storeInOwnTransaction(p.route(), p.body(), p.match(), new Parsed(null, reason));
-            } catch (RuntimeException e2) {
-                e2.addSuppressed(e);
-                fail(p, e2);
-                return;
-            }
+            fail(p, e);
+            return;
         }
-        listener.stored(p.route(), outcome);
+        listener.stored(p.item().route(), outcome);
         p.result().complete(outcome);
     }
 
     private void fail(IngestQueue.Pending p, RuntimeException e) {
-        listener.failed(p.route(), e);
+        listener.failed(p.item().route(), e);
         p.result().completeExceptionally(e);
     }
 
@@ -164,76 +131,99 @@ public final class IngestService {
     }
 
     /**
-     * A parsed body that PostgreSQL still refuses (the parser's checks should make this
-     * impossible) is authentic data all the same: kept verbatim and quarantined, answered 200.
+     * Stores one callback in its own transaction. If that fails for anything but an unavailable
+     * database (the parser's checks should make it impossible, but PostgreSQL may still refuse a
+     * value), the body is authentic data all the same: kept verbatim and quarantined, answered 200.
      */
-    private Outcome storeOrQuarantine(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
+    private Outcome storeOrQuarantine(CallbackInserts.Item item) {
         try {
-            return storeInOwnTransaction(route, body, match, parsed);
+            return inTransaction(tx -> store(tx, List.of(item))).getFirst();
         } catch (RuntimeException e) {
-            if (parsed.callback() == null || !DatabaseErrors.isDataException(e)) {
+            if (item.parsed().callback() == null || DatabaseErrors.isUnavailable(e)) {
                 throw e;
             }
-            String state = DatabaseErrors.sqlState(e);
             // Not the exception text: PostgreSQL quotes the offending value, which is callback data.
-            log.error("PostgreSQL refused a parsed {} callback (SQLState {}, {}); quarantining it",
-                    route.dbValue(), state, e.getClass().getSimpleName());
-            return storeInOwnTransaction(route, body, match,
-                    new Parsed(null, "PostgreSQL refused to store it (SQLState " + state + ")"));
-        }
-    }
-
-    private Outcome storeInOwnTransaction(Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
-        return inTransaction(tx -> {
-            WriteUnit u = new WriteUnit(tx);
-            Outcome o = store(u, route, body, match, parsed);
-            u.flush();
-            return o;
-        });
-    }
-
-    private Outcome store(WriteUnit u, Callback.Route route, byte[] body, SignatureVerifier.Match match, Parsed parsed) {
-        {
-            DSLContext tx = u.tx;
-            long callbackId = tx.insertInto(CALLBACK)
-                    .set(CALLBACK.ROUTE, route.dbValue())
-                    .set(CALLBACK.BODY, body)
-                    .set(CALLBACK.BODY_SHA256, sha256(body))
-                    .set(CALLBACK.SIGNATURE_KEY, match.keyFingerprint())
-                    .set(CALLBACK.SIGNATURE_VARIANT, match.variant().dbValue())
-                    .set(CALLBACK.OUTCOME, "accepted")
-                    .set(CALLBACK.TRANSACTION_ID, parsed.callback() instanceof Callback.Transaction t ? t.id() : null)
-                    .set(CALLBACK.EVENT_ID, parsed.callback() instanceof Callback.SpendCardEvent e ? e.eventId() : null)
-                    .returning(CALLBACK.ID)
-                    .fetchSingle(CALLBACK.ID);
-            Outcome o = parsed.callback() == null
-                    ? quarantine(tx, callbackId, route, body, parsed.invalidReason())
-                    : record(u, parsed.callback(), callbackId, DetectedBy.CALLBACK);
-            if (o == Outcome.DUPLICATE || o == Outcome.QUARANTINED) {
-                tx.update(CALLBACK).set(CALLBACK.OUTCOME, o == Outcome.DUPLICATE ? "duplicate" : "quarantined")
-                        .where(CALLBACK.ID.eq(callbackId))
-                        .execute();
+            log.error("a parsed {} callback could not be stored ({}, SQLState {}); quarantining it",
+                    item.route().dbValue(), e.getClass().getSimpleName(), DatabaseErrors.sqlState(e));
+            String reason = DatabaseErrors.isDataException(e)
+                    ? "PostgreSQL refused to store it (SQLState " + DatabaseErrors.sqlState(e) + ")"
+                    : "could not be stored: " + rootMessage(e);
+            CallbackInserts.Item quarantined = new CallbackInserts.Item(item.route(), item.body(), item.match(),
+                    new Parsed(null, reason));
+            try {
+                return inTransaction(tx -> store(tx, List.of(quarantined))).getFirst();
+            } catch (RuntimeException e2) {
+                e2.addSuppressed(e);
+                throw e2;
             }
-            return o;
         }
     }
 
     /**
-     * Runs a callback through the write path inside an open transaction: the entry point for
-     * callbacks and quarantine replays alike.
+     * The write path of verified callbacks, inside an open transaction: their verbatim copies,
+     * events and Spend Card events with one statement each, their state rows locked with one
+     * statement, each decided in arrival order, then everything they caused written set-based.
      */
-    Outcome record(DSLContext tx, Callback callback, Long callbackId, DetectedBy by) {
+    private List<Outcome> store(DSLContext tx, List<CallbackInserts.Item> items) {
         WriteUnit u = new WriteUnit(tx);
-        Outcome outcome = record(u, callback, callbackId, by);
+        List<Long> callbackIds = CallbackInserts.callbacks(tx, items);
+        Map<Long, Long> events = CallbackInserts.transactionEvents(tx, items, callbackIds);
+        List<Callback.SpendCardEvent> cardEvents = new ArrayList<>();
+        List<Long> cardEventCallbacks = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            if (items.get(i).parsed().callback() instanceof Callback.SpendCardEvent e) {
+                cardEvents.add(e);
+                cardEventCallbacks.add(callbackIds.get(i));
+            }
+        }
+        Instant receivedAt = clock.instant();
+        Set<Long> newCardEvents = CallbackInserts.spendCardEvents(tx, cardEvents, cardEventCallbacks, receivedAt);
+        List<String> toLock = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            if (items.get(i).parsed().callback() instanceof Callback.Transaction t && events.containsKey(callbackIds.get(i))) {
+                toLock.add(t.id());
+            }
+        }
+        u.lockAll(toLock.stream().sorted().distinct().toList());
+        List<Outcome> outcomes = new ArrayList<>(items.size());
+        for (int i = 0; i < items.size(); i++) {
+            CallbackInserts.Item item = items.get(i);
+            long callbackId = callbackIds.get(i);
+            Outcome o = switch (item.parsed().callback()) {
+                case null -> quarantine(u, callbackId, item);
+                case Callback.Transaction t -> {
+                    Long eventId = events.get(callbackId);
+                    yield eventId == null ? Outcome.DUPLICATE : decide(u, t, DetectedBy.CALLBACK, () -> eventId);
+                }
+                case Callback.SpendCardEvent e -> newCardEvents.contains(callbackId)
+                        ? spendCardEvent(u, e, receivedAt) : Outcome.DUPLICATE;
+            };
+            u.outcome(callbackId, o);
+            outcomes.add(o);
+        }
         u.flush();
-        return outcome;
+        return outcomes;
     }
 
-    private Outcome record(WriteUnit u, Callback callback, Long callbackId, DetectedBy by) {
-        return switch (callback) {
-            case Callback.Transaction t -> recordCallback(u, t, callbackId, by);
-            case Callback.SpendCardEvent e -> recordSpendCardEvent(u, e, callbackId);
+    /**
+     * Runs a callback through the write path inside an open transaction, for a quarantine
+     * replay: its verbatim copy is stored already.
+     */
+    Outcome record(DSLContext tx, Callback callback, long callbackId, DetectedBy by) {
+        WriteUnit u = new WriteUnit(tx);
+        Outcome outcome = switch (callback) {
+            case Callback.Transaction t -> {
+                Long eventId = CallbackInserts.transactionEvent(tx, t, callbackId, by);
+                yield eventId == null ? Outcome.DUPLICATE : decide(u, t, by, () -> eventId);
+            }
+            case Callback.SpendCardEvent e -> {
+                Instant receivedAt = clock.instant();
+                yield CallbackInserts.spendCardEvents(tx, List.of(e), List.of(callbackId), receivedAt).isEmpty()
+                        ? Outcome.DUPLICATE : spendCardEvent(u, e, receivedAt);
+            }
         };
+        u.flush();
+        return outcome;
     }
 
     /** What an API read did, and the status we held before it. */
@@ -253,12 +243,10 @@ public final class IngestService {
         }
         return inTransaction(tx -> {
             WriteUnit u = new WriteUnit(tx);
-            TransactionStateRecord state = WriteUnit.lockState(tx, report.id());
+            TransactionStateRecord state = u.lock(report.id());
             String before = state == null ? null : state.getStatus();
-            LongSupplier event = () -> insertEvent(tx, report, null, DetectedBy.RECONCILER);
-            Outcome outcome = state == null
-                    ? create(u, report, DetectedBy.RECONCILER, event)
-                    : apply(u, report, state, DetectedBy.RECONCILER, event);
+            Outcome outcome = decide(u, report, DetectedBy.RECONCILER,
+                    () -> CallbackInserts.transactionEvent(tx, report, null, DetectedBy.RECONCILER));
             u.flush();
             if (outcome == Outcome.ACCEPTED) {
                 findings.raise(tx, new Finding(FindingKind.MISSED_CALLBACK, report.id(), report.status(), before,
@@ -274,52 +262,34 @@ public final class IngestService {
     /** Detail of a conflicting final status: the event that reported it (null for an API read). */
     record ConflictDetail(Long transactionEventId) {}
 
-    private Outcome recordCallback(WriteUnit u, Callback.Transaction t, Long callbackId, DetectedBy by) {
-        Long eventId = insertEvent(u.tx, t, callbackId, by);
-        if (eventId == null) {
-            return Outcome.DUPLICATE;
-        }
+    /**
+     * Decides a new report (its event is new) against the transaction's locked state and carries
+     * the decision out. {@code eventId} inserts or names the event; it is called only when the
+     * report changes something, so an API read that changes nothing writes nothing.
+     */
+    private Outcome decide(WriteUnit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
         TransactionStateRecord state = u.lock(t.id());
-        return state == null ? create(u, t, by, () -> eventId) : apply(u, t, state, by, () -> eventId);
+        return state == null ? create(u, t, by, eventId) : apply(u, t, state, by, eventId);
     }
 
-    /** The deduplicated event; null when the same (id, status, updated_at_ts) was recorded before. */
-    private static Long insertEvent(DSLContext tx, Callback.Transaction t, Long callbackId, DetectedBy by) {
-        return tx.insertInto(TRANSACTION_EVENT)
-                .set(TRANSACTION_EVENT.TRANSACTION_ID, t.id())
-                .set(TRANSACTION_EVENT.STATUS, t.status())
-                .set(TRANSACTION_EVENT.UPDATED_AT_TS, t.updatedAtTs())
-                .set(TRANSACTION_EVENT.CALLBACK_ID, callbackId)
-                .set(TRANSACTION_EVENT.DETECTED_BY, by.dbValue())
-                .set(TRANSACTION_EVENT.DATA, jsonb(t.data()))
-                .onConflictOnConstraint(Keys.TRANSACTION_EVENT_DEDUPE).doNothing()
-                .returning(TRANSACTION_EVENT.ID)
-                .fetchOptional(TRANSACTION_EVENT.ID)
-                .orElse(null);
-    }
-
-    /** The first report of a transaction: its state and transition number 1. */
+    /**
+     * The first report of a transaction: its state and transition number 1. Should another
+     * writer create the state meanwhile, {@link WriteUnit#flush()} notices and the database
+     * transaction runs again.
+     */
     private Outcome create(WriteUnit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
-        DSLContext tx = u.tx;
         StateMachine.Decision.Create c = (StateMachine.Decision.Create) StateMachine.decide(null, report(t));
-        TransactionStateRecord created = tx.newRecord(TRANSACTION_STATE);
+        TransactionStateRecord created = u.tx.newRecord(TRANSACTION_STATE);
         created.setTransactionId(t.id());
         created.setStatus(t.status());
         created.setStatusRank(c.rank());
         created.setFinal(c.isFinal());
         created.setLastSequence(1);
+        created.setLastChangedAt(clock.instant());
         applyDetails(created, t, by);
-        if (tx.insertInto(TRANSACTION_STATE).set(created).onConflictDoNothing().execute() == 1) {
-            created.changed(false);
-            u.remember(created);
-            appendTransition(u, created, null, eventId.getAsLong(), by, t.updatedAtTs());
-            return Outcome.ACCEPTED;
-        }
-        // Another report of this transaction created the state concurrently and has committed
-        // (the insert waited for it): decide against what it stored.
-        TransactionStateRecord stored = WriteUnit.lockState(tx, t.id());
-        u.remember(stored);
-        return apply(u, t, stored, by, eventId);
+        u.created(created);
+        appendTransition(u, created, null, eventId.getAsLong(), by, t.updatedAtTs());
+        return Outcome.ACCEPTED;
     }
 
     /** Decides a report against the locked state and carries the decision out. */
@@ -340,13 +310,13 @@ public final class IngestService {
                 state.setLastSequence(a.sequence());
                 state.setLastChangedAt(clock.instant());
                 applyDetails(state, t, by);
-                state.update();
+                u.changed(state);
                 appendTransition(u, state, a.previousStatus(), event, by, t.updatedAtTs());
                 yield Outcome.ACCEPTED;
             }
             case StateMachine.Decision.Refresh r -> {
                 applyDetails(state, t, by);
-                state.update();
+                u.changed(state);
                 yield Outcome.ACCEPTED;
             }
             case StateMachine.Decision.Ignore i -> {
@@ -409,47 +379,21 @@ public final class IngestService {
                 changedAt, observedAt, by.dbValue(), s.getLastSequence())));
     }
 
-    private Outcome recordSpendCardEvent(WriteUnit u, Callback.SpendCardEvent e, Long callbackId) {
-        DSLContext tx = u.tx;
-        if (callbackId == null) {
-            throw new IllegalArgumentException("a Spend Card event always comes from a callback");
-        }
-        Instant receivedAt = clock.instant();
-        int inserted = tx.insertInto(SPEND_CARD_EVENT)
-                .set(SPEND_CARD_EVENT.EVENT_ID, e.eventId())
-                .set(SPEND_CARD_EVENT.EVENT_NAME, e.eventName())
-                .set(SPEND_CARD_EVENT.CARD_ID, e.cardId())
-                .set(SPEND_CARD_EVENT.USER_UUID, e.userUuid())
-                .set(SPEND_CARD_EVENT.CALLBACK_ID, callbackId)
-                .set(SPEND_CARD_EVENT.DATA, jsonb(e.body()))
-                .set(SPEND_CARD_EVENT.RECORDED_AT, receivedAt)
-                .onConflictDoNothing()
-                .execute();
-        if (inserted == 0) {
-            return Outcome.DUPLICATE;
-        }
+    /** A new Spend Card event: the sell request it names is watched, and it is published. */
+    private Outcome spendCardEvent(WriteUnit u, Callback.SpendCardEvent e, Instant receivedAt) {
         JsonNode sellRequestId = e.body().path("sell_request").path("id");
         if (sellRequestId.isTextual() && !sellRequestId.textValue().isBlank()) {
-            tx.insertInto(WATCHED_SELL_REQUEST)
-                    .set(WATCHED_SELL_REQUEST.ID, sellRequestId.textValue())
-                    .set(WATCHED_SELL_REQUEST.USER_UUID, e.userUuid())
-                    .set(WATCHED_SELL_REQUEST.SOURCE, "spend_card_event")
-                    .onConflictDoNothing()
-                    .execute();
+            u.watched.add(new WriteUnit.WatchedSellRequest(sellRequestId.textValue(), e.userUuid()));
         }
         u.outbox.add(messages.spendCardEvent(new Messages.SpendCardEvent(
                 e.eventId().toString(), e.eventName(), e.cardId(), e.userUuid(), receivedAt, e.body())));
         return Outcome.ACCEPTED;
     }
 
-    private static Outcome quarantine(DSLContext tx, long callbackId, Callback.Route route, byte[] body, String reason) {
-        log.warn("quarantined a signed {} callback (id {}): {}", route.dbValue(), callbackId, reason);
-        tx.insertInto(QUARANTINE)
-                .set(QUARANTINE.CALLBACK_ID, callbackId)
-                .set(QUARANTINE.ROUTE, route.dbValue())
-                .set(QUARANTINE.BODY, body)
-                .set(QUARANTINE.REASON, reason)
-                .execute();
+    private static Outcome quarantine(WriteUnit u, long callbackId, CallbackInserts.Item item) {
+        String reason = item.parsed().invalidReason();
+        log.warn("quarantined a signed {} callback (id {}): {}", item.route().dbValue(), callbackId, reason);
+        u.quarantined.add(new WriteUnit.Quarantined(callbackId, item.route(), item.body(), reason));
         return Outcome.QUARANTINED;
     }
 
@@ -466,7 +410,8 @@ public final class IngestService {
                 // be dead (e.g. after a database restart) while a new one may be fine. Not a pool
                 // timeout: the database is down and the caller should answer 503 now. Retrying
                 // is safe because the write path is idempotent.
-                boolean retry = DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e);
+                boolean retry = DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e)
+                        || e instanceof WriteUnit.ConcurrentStateCreation;
                 if (attempt >= MAX_ATTEMPTS || !retry) {
                     throw e;
                 }
@@ -483,22 +428,6 @@ public final class IngestService {
             return new Parsed(CallbackParser.parse(route, body), null);
         } catch (InvalidCallbackException e) {
             return new Parsed(null, e.getMessage());
-        }
-    }
-
-    static JSONB jsonb(ObjectNode node) {
-        try {
-            return JSONB.valueOf(Json.MAPPER.writeValueAsString(node));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a parsed JSON tree could not be written back", e);
-        }
-    }
-
-    static byte[] sha256(byte[] body) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(body);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

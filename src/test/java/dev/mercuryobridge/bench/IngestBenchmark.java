@@ -17,7 +17,9 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -79,8 +81,14 @@ public final class IngestBenchmark {
             env.put("DATABASE_PASSWORD", "postgres");
             env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
             env.put("MERCURYO_API_BASE_URL", "http://127.0.0.1:9");
-            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-jar", jar.toString(), "serve");
+            // -Dbench.jvmArgs="-XX:StartFlightRecording=..." profiles the service under the same load.
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            String jvmArgs = System.getProperty("bench.jvmArgs", "").trim();
+            if (!jvmArgs.isEmpty()) {
+                command.addAll(List.of(jvmArgs.split("\\s+")));
+            }
+            command.addAll(List.of("-jar", jar.toString(), "serve"));
+            ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().clear();
             pb.environment().putAll(env);
             pb.redirectErrorStream(true).redirectOutput(log.toFile());

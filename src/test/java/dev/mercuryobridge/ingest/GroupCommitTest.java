@@ -132,6 +132,52 @@ class GroupCommitTest {
         }
     }
 
+    @Test
+    void a_state_created_by_another_writer_after_the_lock_is_decided_against_not_overwritten() throws Exception {
+        try (TestApp app = TestApp.start(oneWriter("100"));
+             Connection other = DriverManager.getConnection(app.app().config().databaseUrl(), "postgres", "postgres")) {
+            // Another writer (a second instance, a reconciler read) creates the state and has not
+            // committed: our batch finds no row to lock, and its write of a new row must wait.
+            other.setAutoCommit(false);
+            try (Statement s = other.createStatement()) {
+                s.execute("insert into transaction_state (transaction_id, transaction_type, status, status_rank, final,"
+                        + " updated_at_ts, last_sequence, last_detected_by) values ('cc-1', 'buy', 'pending', "
+                        + TransactionStatuses.rank("buy", "pending") + ", false, 200, 1, 'callback')");
+            }
+            CompletableFuture<HttpResponse<String>> succeeded = post(app, transaction("cc-1", "buy", "succeeded", 300));
+            awaitLockWait(other);
+            other.commit();
+
+            HttpResponse<String> r = succeeded.get(10, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("X-Callback-Outcome")).hasValue("accepted");
+            var state = app.dsl().selectFrom(TRANSACTION_STATE).where(TRANSACTION_STATE.TRANSACTION_ID.eq("cc-1")).fetchSingle();
+            assertThat(state.getStatus()).isEqualTo("succeeded");
+            assertThat(state.getLastSequence()).isEqualTo(2);
+            var transition = app.dsl().selectFrom(STATUS_TRANSITION).where(STATUS_TRANSITION.TRANSACTION_ID.eq("cc-1"))
+                    .fetchSingle();
+            assertThat(transition.getSequence()).isEqualTo(2);
+            assertThat(transition.getPreviousStatus()).isEqualTo("pending");
+        }
+    }
+
+    /** Waits until some session waits on a lock (here: our writer, on the other writer's new row). */
+    private static void awaitLockWait(Connection c) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            try (Statement s = c.createStatement();
+                 var rs = s.executeQuery("select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                         + " and datname = current_database()")) {
+                rs.next();
+                if (rs.getInt(1) > 0) {
+                    return;
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("the writer never waited on the other writer's row");
+    }
+
     private static CompletableFuture<HttpResponse<String>> post(TestApp app, String body) {
         return CompletableFuture.supplyAsync(() -> app.postCallback(TRANSACTION_PATH, body));
     }
@@ -170,19 +216,7 @@ class GroupCommitTest {
         }
 
         void awaitWriterBlocked() throws Exception {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (System.nanoTime() < deadline) {
-                try (Statement s = connection.createStatement();
-                     var rs = s.executeQuery("select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
-                             + " and datname = current_database()")) {
-                    rs.next();
-                    if (rs.getInt(1) > 0) {
-                        return;
-                    }
-                }
-                Thread.sleep(10);
-            }
-            throw new AssertionError("the writer never reached the held row");
+            awaitLockWait(connection);
         }
 
         void release() throws Exception {

@@ -99,7 +99,7 @@ class HostileBodiesTest {
 
         assertThat(response.statusCode()).as(name).isEqualTo(200);
         assertThat(response.headers().firstValue("X-Callback-Outcome")).as(name).hasValue("quarantined");
-        var row = app.dsl().selectFrom(CALLBACK).where(CALLBACK.BODY_SHA256.eq(IngestService.sha256(body))).fetchSingle();
+        var row = app.dsl().selectFrom(CALLBACK).where(CALLBACK.BODY_SHA256.eq(CallbackInserts.sha256(body))).fetchSingle();
         assertThat(row.getBody()).as(name).isEqualTo(body);
         assertThat(row.getOutcome()).as(name).isEqualTo("quarantined");
         var q = app.dsl().fetchSingle(QUARANTINE, QUARANTINE.CALLBACK_ID.eq(row.getId()));
@@ -122,7 +122,7 @@ class HostileBodiesTest {
         byte[] body = bytes(card(",\"transaction\":{\"amount\":\"1e2147483647\"}"));
         app.postCallback(SPEND_CARD_PATH, body, SignatureVerifier.sign(TestApp.SIGN_KEY, body));
 
-        var row = app.dsl().selectFrom(CALLBACK).where(CALLBACK.BODY_SHA256.eq(IngestService.sha256(body))).fetchSingle();
+        var row = app.dsl().selectFrom(CALLBACK).where(CALLBACK.BODY_SHA256.eq(CallbackInserts.sha256(body))).fetchSingle();
         assertThat(app.dsl().fetchSingle(QUARANTINE, QUARANTINE.CALLBACK_ID.eq(row.getId())).getReason())
                 .isEqualTo("\"transaction.amount\" is not a decimal amount");
     }
@@ -158,7 +158,7 @@ class HostileBodiesTest {
                 new IngestService.Parsed(parsed, null));
 
         assertThat(outcome).isEqualTo(Outcome.QUARANTINED);
-        var row = app.dsl().selectFrom(CALLBACK).where(CALLBACK.BODY_SHA256.eq(IngestService.sha256(body))).fetchSingle();
+        var row = app.dsl().selectFrom(CALLBACK).where(CALLBACK.BODY_SHA256.eq(CallbackInserts.sha256(body))).fetchSingle();
         assertThat(row.getBody()).isEqualTo(body);
         assertThat(row.getTransactionId()).isNull();
         assertThat(app.dsl().fetchSingle(QUARANTINE, QUARANTINE.CALLBACK_ID.eq(row.getId())).getReason())
