@@ -1,5 +1,7 @@
 package dev.mercuryobridge.bench;
 
+import dev.mercuryobridge.testing.TestDatabase;
+
 import dev.mercuryobridge.http.Json;
 import dev.mercuryobridge.testing.Callbacks;
 import dev.mercuryobridge.testing.TestApp;
@@ -34,6 +36,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class LatencyBenchmark {
 
     public static void main(String[] args) throws Exception {
+        TestDatabase.durable();
+        System.out.println("PostgreSQL: " + TestDatabase.durability());
         Map<String, Integer> opts = new java.util.HashMap<>(Map.of("rate", 50, "seconds", 20, "warmup", 200));
         for (String a : args) {
             String[] kv = a.split("=", 2);

@@ -1,5 +1,7 @@
 package dev.mercuryobridge.bench;
 
+import dev.mercuryobridge.testing.TestDatabase;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.http.Json;
 import dev.mercuryobridge.simulator.CardTransaction;
@@ -51,6 +53,8 @@ public final class ReconcileBenchmark {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public static void main(String[] args) throws Exception {
+        TestDatabase.durable();
+        System.out.println("PostgreSQL: " + TestDatabase.durability());
         Map<String, Integer> opts = new HashMap<>(Map.of("items", 10_000, "users", 100, "concurrency", 4));
         for (String a : args) {
             String[] kv = a.split("=", 2);

@@ -27,6 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ReportBenchmark {
 
     public static void main(String[] args) throws Exception {
+        TestDatabase.durable();
+        System.out.println("PostgreSQL: " + TestDatabase.durability());
         Map<String, Integer> opts = new HashMap<>(Map.of("transactions", 1_000_000));
         for (String a : args) {
             String[] kv = a.split("=", 2);
