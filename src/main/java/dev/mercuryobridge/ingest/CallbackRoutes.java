@@ -80,14 +80,17 @@ public final class CallbackRoutes {
         if (strippedVariantWouldMatch) {
             // Only a holder of the Sign Key can produce this, so it is Mercuryo (or a test
             // sender) signing the body with whitespace removed: tell the operator what to do.
-            strippedVariantLog.acquire().ifPresent(heldBack -> log.warn(
+            strippedVariantLog.acquire().ifPresent(heldBack -> log.atWarn()
+                    .addKeyValue("route", route.dbValue()).addKeyValue("outcome", "rejected").log(
                     "rejected a {} callback from {}: X-Signature matches the body with whitespace removed, a variant that"
                             + " is off. If Mercuryo signs your callbacks this way, set"
                             + " MERCURYO_SIGNATURE_VARIANTS=raw,whitespace_stripped (see the README: with it, whitespace"
                             + " inside JSON strings can be changed without breaking the signature){}",
                     route.dbValue(), ctx.ip(), strippedVariantLog.suffix(heldBack)));
         } else {
-            rejectedLog.acquire().ifPresent(heldBack -> log.warn("rejected a {} callback from {}: X-Signature {}{}",
+            rejectedLog.acquire().ifPresent(heldBack -> log.atWarn()
+                    .addKeyValue("route", route.dbValue()).addKeyValue("outcome", "rejected")
+                    .log("rejected a {} callback from {}: X-Signature {}{}",
                     route.dbValue(), ctx.ip(),
                     ctx.header("X-Signature") == null ? "missing" : "does not match any configured key",
                     rejectedLog.suffix(heldBack)));

@@ -99,6 +99,7 @@ public final class IngestService {
         }
         for (int i = 0; i < batch.size(); i++) {
             IngestQueue.Pending p = batch.get(i);
+            logStored(p.item(), outcomes.get(i));
             listener.stored(p.item().route(), outcomes.get(i));
             p.result().complete(outcomes.get(i));
         }
@@ -112,8 +113,27 @@ public final class IngestService {
             fail(p, e);
             return;
         }
+        logStored(p.item(), outcome);
         listener.stored(p.item().route(), outcome);
         p.result().complete(outcome);
+    }
+
+    /** Nothing on the happy path by default: at DEBUG, one line per stored callback, with its ids and outcome as fields. */
+    private static void logStored(CallbackInserts.Item item, Outcome outcome) {
+        if (log.isDebugEnabled()) {
+            ids(log.atDebug(), item.parsed().callback()).addKeyValue("route", item.route().dbValue())
+                    .addKeyValue("outcome", outcome.label()).log("stored a {} callback: {}", item.route().dbValue(),
+                            outcome.label());
+        }
+    }
+
+    /** The transaction id or Spend Card event id of a callback, as log fields. */
+    private static org.slf4j.spi.LoggingEventBuilder ids(org.slf4j.spi.LoggingEventBuilder b, Callback c) {
+        return switch (c) {
+            case Callback.Transaction t -> b.addKeyValue("transaction_id", t.id());
+            case Callback.SpendCardEvent e -> b.addKeyValue("event_id", e.eventId());
+            case null -> b;
+        };
     }
 
     private void fail(IngestQueue.Pending p, RuntimeException e) {
@@ -143,8 +163,10 @@ public final class IngestService {
                 throw e;
             }
             // Not the exception text: PostgreSQL quotes the offending value, which is callback data.
-            log.error("a parsed {} callback could not be stored ({}, SQLState {}); quarantining it",
-                    item.route().dbValue(), e.getClass().getSimpleName(), DatabaseErrors.sqlState(e));
+            ids(log.atError(), item.parsed().callback()).addKeyValue("route", item.route().dbValue())
+                    .addKeyValue("outcome", Outcome.QUARANTINED.label())
+                    .log("a parsed {} callback could not be stored ({}, SQLState {}); quarantining it",
+                            item.route().dbValue(), e.getClass().getSimpleName(), DatabaseErrors.sqlState(e));
             String reason = DatabaseErrors.isDataException(e)
                     ? "PostgreSQL refused to store it (SQLState " + DatabaseErrors.sqlState(e) + ")"
                     : "could not be stored: " + rootMessage(e);
@@ -320,12 +342,14 @@ public final class IngestService {
                 yield Outcome.ACCEPTED;
             }
             case StateMachine.Decision.Ignore i -> {
-                log.debug("transaction {}: report {}@{} changes nothing ({})", t.id(), t.status(), t.updatedAtTs(), i.reason());
+                log.atDebug().addKeyValue("transaction_id", t.id()).addKeyValue("reason", i.reason())
+                        .log("transaction {}: report {}@{} changes nothing ({})", t.id(), t.status(), t.updatedAtTs(), i.reason());
                 yield i.reason() == StateMachine.Reason.SAME_STATUS ? Outcome.DUPLICATE : Outcome.STALE;
             }
             case StateMachine.Decision.Conflict c -> {
-                log.warn("transaction {}: final status {} reported after final status {}; kept as a finding",
-                        t.id(), c.reportedFinal(), c.storedFinal());
+                log.atWarn().addKeyValue("transaction_id", t.id()).addKeyValue("outcome", Outcome.CONFLICT.label())
+                        .log("transaction {}: final status {} reported after final status {}; kept as a finding",
+                                t.id(), c.reportedFinal(), c.storedFinal());
                 Long event = by == DetectedBy.CALLBACK ? eventId.getAsLong() : null;
                 findings.raise(tx, new Finding(FindingKind.FINAL_STATUS_CONFLICT, t.id(), c.storedFinal(), c.reportedFinal(),
                         by.dbValue(), new ConflictDetail(event), null, false));
@@ -392,7 +416,9 @@ public final class IngestService {
 
     private static Outcome quarantine(WriteUnit u, long callbackId, CallbackInserts.Item item) {
         String reason = item.parsed().invalidReason();
-        log.warn("quarantined a signed {} callback (id {}): {}", item.route().dbValue(), callbackId, reason);
+        log.atWarn().addKeyValue("callback_id", callbackId).addKeyValue("route", item.route().dbValue())
+                .addKeyValue("outcome", Outcome.QUARANTINED.label())
+                .log("quarantined a signed {} callback (id {}): {}", item.route().dbValue(), callbackId, reason);
         u.quarantined.add(new WriteUnit.Quarantined(callbackId, item.route(), item.body(), reason));
         return Outcome.QUARANTINED;
     }
