@@ -398,8 +398,9 @@ public final class IngestService {
                 s.getFinal(), changedAt, by.dbValue(), eventId, observedAt));
         u.outbox.add(messages.transition(new Messages.Transition(
                 s.getTransactionId(), s.getMerchantTransactionId(), s.getTransactionType(), s.getPaymentMethod(),
-                previousStatus, s.getStatus(), s.getFinal(), s.getAmount(), s.getCurrency(), s.getFiatAmount(),
-                s.getFiatCurrency(), s.getFee(), s.getPartnerFee(), s.getRate(), s.getUserUuid(),
+                previousStatus, s.getStatus(), s.getFinal(), Messages.plain(s.getAmount()), s.getCurrency(),
+                Messages.plain(s.getFiatAmount()), s.getFiatCurrency(), Messages.plain(s.getFee()),
+                Messages.plain(s.getPartnerFee()), Messages.plain(s.getRate()), s.getUserUuid(),
                 changedAt, observedAt, by.dbValue(), s.getLastSequence())));
     }
 

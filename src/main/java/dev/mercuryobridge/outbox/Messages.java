@@ -1,5 +1,6 @@
 package dev.mercuryobridge.outbox;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.config.Config;
@@ -14,8 +15,6 @@ import java.math.BigDecimal;
 import java.net.URI;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -33,11 +32,21 @@ public final class Messages {
     private static final EventFormat FORMAT = Objects.requireNonNull(
             EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE), "CloudEvents JSON format");
 
-    /** A transaction status transition, as stored. Amounts are exact decimals. */
+    /*
+     * The data of each message is one of these records, written by the snake_case mapper in
+     * component order; the topic schemas (src/main/resources/schemas) describe them. Amounts are
+     * exact decimals written out in full as strings ({@link #plain}); times are ISO-8601 in UTC.
+     */
+
+    /**
+     * A transaction status transition, as stored. {@code statusChangedAt} is Mercuryo's time of
+     * the change when a callback told it; an API read carries none (null).
+     */
     public record Transition(String transactionId, String merchantTransactionId, String transactionType,
-                             String paymentMethod, String previousStatus, String status, boolean isFinal,
-                             BigDecimal amount, String currency, BigDecimal fiatAmount, String fiatCurrency,
-                             BigDecimal fee, BigDecimal partnerFee, BigDecimal rate, String userUuid,
+                             String paymentMethod, String previousStatus, String status,
+                             @JsonProperty("final") boolean isFinal,
+                             String amount, String currency, String fiatAmount, String fiatCurrency,
+                             String fee, String partnerFee, String rate, String userUuid,
                              Instant statusChangedAt, Instant observedAt, String detectedBy, int sequence) {}
 
     public record SpendCardEvent(String eventId, String eventName, String cardId, String userUuid,
@@ -47,7 +56,7 @@ public final class Messages {
      * A finding announced for the {@code occurrence}-th time: 1 when first raised, more when it was
      * resolved and then observed again.
      */
-    public record Finding(long id, int occurrence, String kind, String subject, String expected, String actual,
+    public record Finding(long findingId, int occurrence, String kind, String subject, String expected, String actual,
                           String detectedBy, Instant detectedAt) {}
 
     private final Config.Topics topics;
@@ -57,63 +66,25 @@ public final class Messages {
     }
 
     public OutboxMessage transition(Transition t) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("transaction_id", t.transactionId());
-        data.put("merchant_transaction_id", t.merchantTransactionId());
-        data.put("transaction_type", t.transactionType());
-        data.put("payment_method", t.paymentMethod());
-        data.put("previous_status", t.previousStatus());
-        data.put("status", t.status());
-        data.put("final", t.isFinal());
-        data.put("amount", plain(t.amount()));
-        data.put("currency", t.currency());
-        data.put("fiat_amount", plain(t.fiatAmount()));
-        data.put("fiat_currency", t.fiatCurrency());
-        data.put("fee", plain(t.fee()));
-        data.put("partner_fee", plain(t.partnerFee()));
-        data.put("rate", plain(t.rate()));
-        data.put("user_uuid", t.userUuid());
-        // Mercuryo's time of the change when a callback told it; an API read carries none.
-        data.put("status_changed_at", t.statusChangedAt() == null ? null : t.statusChangedAt().toString());
-        data.put("observed_at", t.observedAt().toString());
-        data.put("detected_by", t.detectedBy());
-        data.put("sequence", t.sequence());
         String id = "transaction/" + t.transactionId() + "/" + t.sequence();
         return message(topics.transactions(), t.transactionId(), id, TRANSACTION_STATUS_CHANGED,
-                t.transactionId(), t.statusChangedAt() != null ? t.statusChangedAt() : t.observedAt(), data);
+                t.transactionId(), t.statusChangedAt() != null ? t.statusChangedAt() : t.observedAt(), t);
     }
 
     public OutboxMessage spendCardEvent(SpendCardEvent e) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("event_id", e.eventId());
-        data.put("event_name", e.eventName());
-        data.put("card_id", e.cardId());
-        data.put("user_uuid", e.userUuid());
-        data.put("received_at", e.receivedAt().toString());
-        data.put("event", e.event());
         String key = e.cardId() != null ? e.cardId() : e.userUuid() != null ? e.userUuid() : e.eventId();
         return message(topics.spendCard(), key, "spend-card/" + e.eventId(), SPEND_CARD_PREFIX + e.eventName(),
-                key, e.receivedAt(), data);
+                key, e.receivedAt(), e);
     }
 
     public OutboxMessage finding(Finding f) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("finding_id", f.id());
-        data.put("occurrence", f.occurrence());
-        data.put("kind", f.kind());
-        data.put("subject", f.subject());
-        data.put("expected", f.expected());
-        data.put("actual", f.actual());
-        data.put("detected_by", f.detectedBy());
-        data.put("detected_at", f.detectedAt().toString());
         // The first announcement keeps the id it always had; a reopened finding is news again.
-        String id = f.occurrence() == 1 ? "finding/" + f.id() : "finding/" + f.id() + "/" + f.occurrence();
-        return message(topics.reconciliation(), f.subject(), id, FINDING_RAISED,
-                f.subject(), f.detectedAt(), data);
+        String id = f.occurrence() == 1 ? "finding/" + f.findingId() : "finding/" + f.findingId() + "/" + f.occurrence();
+        return message(topics.reconciliation(), f.subject(), id, FINDING_RAISED, f.subject(), f.detectedAt(), f);
     }
 
     private static OutboxMessage message(String topic, String key, String id, String type, String subject,
-                                         Instant time, Map<String, Object> data) {
+                                         Instant time, Record data) {
         byte[] json;
         try {
             json = Json.MAPPER.writeValueAsBytes(data);
@@ -132,7 +103,8 @@ public final class Messages {
         return new OutboxMessage(topic, key, id, type, FORMAT.serialize(event));
     }
 
-    private static String plain(BigDecimal value) {
+    /** An exact decimal written out in full (never in exponent form), or null. */
+    public static String plain(BigDecimal value) {
         return value == null ? null : value.toPlainString();
     }
 }
