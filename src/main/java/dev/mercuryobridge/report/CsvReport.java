@@ -17,18 +17,27 @@ import java.util.Map;
 
 /**
  * One RFC 4180 file with a {@code section} column: {@code summary} (metric, value),
- * {@code chart} (per day), {@code transaction}, {@code card}, {@code daily}. The header row
+ * {@code chart} (per day), {@code finding} (open findings), {@code transaction}, {@code card},
+ * {@code card_movement} (a card's movements in the period by type, status and currency, right
+ * after its card row), {@code daily}. The header row
  * names every column of every section; a row fills its own section's columns and leaves the
  * others empty. One file keeps the report streamable, also from the admin API.
  */
 final class CsvReport implements ReportSink {
     static final List<String> SUMMARY = List.of("metric", "value");
     static final List<String> CHART = List.of("day", "callbacks_received", "missed_callbacks_caught", "open_findings");
+    static final List<String> FINDING = List.of("finding_id", "kind", "subject", "expected", "actual", "detected_by",
+            "open_since", "age_seconds");
     static final List<String> TRANSACTION = List.of("transaction_id", "merchant_transaction_id", "transaction_type",
             "payment_method", "status_from_callbacks", "status_from_api", "amount", "currency", "fiat_amount",
             "fiat_currency", "fee", "partner_fee", "rate", "created_at", "updated_at", "result", "detected_by", "detected_at");
-    static final List<String> CARD = List.of("card_id", "user_uuid", "currency", "opening_balance", "top_ups", "purchases",
-            "other_activity", "closing_balance", "api_balance", "api_balance_checked_at", "drift");
+    static final List<String> CARD = List.of("card_id", "user_uuid", "currency", "opening_balance", "opening_basis",
+            "top_ups", "purchases", "other_activity", "checkpoint_corrections", "closing_balance", "api_balance",
+            "api_balance_currency", "api_balance_checked_at", "change_to_api_check", "expected_at_api_check",
+            "unexplained_difference", "notes");
+    /** A card's movement totals; in JSON they sit inside the card, without the card's two ids. */
+    static final List<String> CARD_MOVEMENT = List.of("card_id", "user_uuid", "movement_type", "movement_status", "currency",
+            "count", "amount_total", "effect_total");
     static final List<String> DAILY = List.of("day", "currency", "transaction_type", "status", "count",
             "fiat_amount_total", "fee_total");
     static final List<String> COLUMNS = columns();
@@ -43,7 +52,7 @@ final class CsvReport implements ReportSink {
     private static List<String> columns() {
         LinkedHashSet<String> all = new LinkedHashSet<>();
         all.add("section");
-        for (List<String> section : List.of(SUMMARY, CHART, TRANSACTION, CARD, DAILY)) {
+        for (List<String> section : List.of(SUMMARY, CHART, FINDING, TRANSACTION, CARD, CARD_MOVEMENT, DAILY)) {
             all.addAll(section);
         }
         return List.copyOf(all);
@@ -60,6 +69,7 @@ final class CsvReport implements ReportSink {
         for (Map.Entry<String, Long> e : h.countsByResult().entrySet()) {
             summary("result_" + e.getKey(), e.getValue());
         }
+        summary("open_findings", h.openFindings());
         for (ReportModel.ChartPoint p : h.chart()) {
             row("chart", CHART, p.day(), p.callbacksReceived(), p.missedCallbacksCaught(), p.openFindings());
         }
@@ -67,6 +77,12 @@ final class CsvReport implements ReportSink {
 
     private void summary(String metric, Object value) throws IOException {
         row("summary", SUMMARY, metric, value);
+    }
+
+    @Override
+    public void finding(ReportModel.FindingLine l) throws IOException {
+        row("finding", FINDING, l.findingId(), l.kind(), l.subject(), l.expected(), l.actual(), l.detectedBy(), l.openSince(),
+                l.ageSeconds());
     }
 
     @Override
@@ -78,8 +94,19 @@ final class CsvReport implements ReportSink {
 
     @Override
     public void card(ReportModel.CardLine l) throws IOException {
-        row("card", CARD, l.cardId(), l.userUuid(), l.currency(), l.openingBalance(), l.topUps(), l.purchases(),
-                l.otherActivity(), l.closingBalance(), l.apiBalance(), l.apiBalanceCheckedAt(), l.drift());
+        row("card", CARD, cardValues(l));
+        for (ReportModel.MovementTotal m : l.movements()) {
+            row("card_movement", CARD_MOVEMENT, l.cardId(), l.userUuid(), m.type(), m.status(), m.currency(), m.count(),
+                    m.amountTotal(), m.effectTotal());
+        }
+    }
+
+    /** A card line's values in the order of {@link #CARD}, for every format. */
+    static Object[] cardValues(ReportModel.CardLine l) {
+        return new Object[] {l.cardId(), l.userUuid(), l.currency(), l.openingBalance(), l.openingBasis().value(), l.topUps(),
+                l.purchases(), l.otherActivity(), l.checkpointCorrections(), l.closingBalance(), l.apiBalance(),
+                l.apiBalanceCurrency(), l.apiBalanceCheckedAt(), l.changeToApiCheck(), l.expectedAtApiCheck(),
+                l.unexplainedDifference(), l.notes()};
     }
 
     @Override
@@ -128,8 +155,10 @@ final class CsvReport implements ReportSink {
         return new ArrayList<>(switch (section) {
             case "summary" -> SUMMARY;
             case "chart" -> CHART;
+            case "finding" -> FINDING;
             case "transaction" -> TRANSACTION;
             case "card" -> CARD;
+            case "card_movement" -> CARD_MOVEMENT;
             case "daily" -> DAILY;
             default -> throw new IllegalArgumentException(section);
         });

@@ -11,13 +11,20 @@ import java.util.Map;
 
 /**
  * A self-contained HTML page: headline figures, a per-day chart drawn as inline SVG (callbacks
- * received, missed callbacks caught, open findings), then the tables. No script, no outside
- * asset: it opens the same from a mail attachment as from the admin API.
+ * received, missed callbacks caught, open findings), then the tables, open findings first. No
+ * script, no outside asset: it opens the same from a mail attachment as from the admin API.
  */
 final class HtmlReport implements ReportSink {
     private static final int CHART_WIDTH = 960;
     private static final int CHART_HEIGHT = 260;
     private static final int PAD = 40;
+
+    private static final List<String> CARD_COLUMNS = java.util.stream.Stream.concat(CsvReport.CARD.stream(),
+            java.util.stream.Stream.of("movements_by_kind")).toList();
+
+    /** The age is shown as a reader takes it in; its seconds are the cell's data-seconds. */
+    private static final List<String> FINDING_COLUMNS = CsvReport.FINDING.stream()
+            .map(c -> c.equals("age_seconds") ? "age" : c).toList();
 
     private final Writer out;
     private String table;
@@ -56,8 +63,12 @@ final class HtmlReport implements ReportSink {
         long received = h.chart().stream().mapToLong(ReportModel.ChartPoint::callbacksReceived).sum();
         figure("callbacks-received", "callbacks received", received);
         figure("missed-callbacks-caught", "missed callbacks caught", caught);
+        figure("open-findings", "open findings", h.openFindings());
         out.write("</div>\n");
         chart(h.chart());
+        if (h.openFindings() == 0) {
+            out.write("<h2>Open findings</h2>\n<p id=\"open-findings-none\">None open at the data cut-off.</p>\n");
+        }
     }
 
     private void figure(String id, String label, long value) throws IOException {
@@ -130,13 +141,37 @@ final class HtmlReport implements ReportSink {
 
     private void row(Object... values) throws IOException {
         out.write("<tr>");
+        cells(values);
+        out.write("</tr>\n");
+    }
+
+    private void cells(Object... values) throws IOException {
         for (Object v : values) {
             boolean number = v instanceof Number;
             out.write(number ? "<td class=\"num\">" : "<td>");
             out.write(esc(CsvReport.text(v)));
             out.write("</td>");
         }
-        out.write("</tr>\n");
+    }
+
+    @Override
+    public void finding(ReportModel.FindingLine l) throws IOException {
+        table("findings", "Open findings", FINDING_COLUMNS);
+        out.write("<tr>");
+        cells(l.findingId(), l.kind(), l.subject(), l.expected(), l.actual(), l.detectedBy(), l.openSince());
+        out.write("<td class=\"num\" data-seconds=\"" + l.ageSeconds() + "\">" + age(l.ageSeconds()) + "</td></tr>\n");
+    }
+
+    /** An age as a reader takes it in: "3 d 4 h", "4 h 5 min", "5 min 12 s", "12 s". */
+    static String age(long seconds) {
+        if (seconds < 0) {
+            return "-" + age(-seconds);
+        }
+        long d = seconds / 86_400;
+        long h = seconds % 86_400 / 3_600;
+        long m = seconds % 3_600 / 60;
+        long s = seconds % 60;
+        return d > 0 ? d + " d " + h + " h" : h > 0 ? h + " h " + m + " min" : m > 0 ? m + " min " + s + " s" : s + " s";
     }
 
     @Override
@@ -149,9 +184,17 @@ final class HtmlReport implements ReportSink {
 
     @Override
     public void card(ReportModel.CardLine l) throws IOException {
-        table("cards", "Cards", CsvReport.CARD);
-        row(l.cardId(), l.userUuid(), l.currency(), l.openingBalance(), l.topUps(), l.purchases(), l.otherActivity(),
-                l.closingBalance(), l.apiBalance(), l.apiBalanceCheckedAt(), l.drift());
+        table("cards", "Cards: the balance over the period, explained up to the API's", CARD_COLUMNS);
+        out.write("<tr>");
+        cells(CsvReport.cardValues(l));
+        out.write("<td>");
+        for (int i = 0; i < l.movements().size(); i++) {
+            ReportModel.MovementTotal m = l.movements().get(i);
+            out.write((i == 0 ? "" : "<br>") + esc(m.type() + " " + m.status() + " " + m.currency() + ": " + m.count() + " for "
+                    + m.amountTotal().toPlainString() + ", balance " + (m.effectTotal().signum() > 0 ? "+" : "")
+                    + m.effectTotal().toPlainString()));
+        }
+        out.write("</td></tr>\n");
     }
 
     @Override

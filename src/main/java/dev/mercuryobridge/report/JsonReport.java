@@ -9,12 +9,16 @@ import java.io.OutputStream;
 import java.util.Map;
 
 /**
- * {@code {"header":{...,"counts_by_result":{...},"chart":[...]},"transactions":[...],"cards":[...],"daily":[...]}},
- * written with a streaming generator: each row is written when it comes off the cursor.
- * Amounts are decimal strings; field names are those of the CSV columns.
+ * {@code {"header":{...,"counts_by_result":{...},"chart":[...]},"open_findings":[...],"transactions":[...],
+ * "cards":[{...,"movements":[...]}],"daily":[...]}}, written with a streaming generator: each row is
+ * written when it comes off the cursor. Amounts are decimal strings; field names are those of the
+ * CSV columns. {@code src/main/resources/schemas/report.v1.schema.json} describes it.
  */
 final class JsonReport implements ReportSink {
-    private static final java.util.List<String> SECTIONS = java.util.List.of("transactions", "cards", "daily");
+    private static final java.util.List<String> SECTIONS = java.util.List.of("open_findings", "transactions", "cards", "daily");
+
+    /** A movement total inside its card: the CSV's card_movement columns without the card's ids. */
+    private static final java.util.List<String> MOVEMENT = CsvReport.CARD_MOVEMENT.subList(2, CsvReport.CARD_MOVEMENT.size());
 
     private final JsonGenerator json;
     /** Index in SECTIONS of the open array, -1 before the first. */
@@ -40,6 +44,7 @@ final class JsonReport implements ReportSink {
             json.writeNumberField(e.getKey(), e.getValue());
         }
         json.writeEndObject();
+        json.writeNumberField("open_findings", h.openFindings());
         json.writeArrayFieldStart("chart");
         for (ReportModel.ChartPoint p : h.chart()) {
             record(CsvReport.CHART, p.day(), p.callbacksReceived(), p.missedCallbacksCaught(), p.openFindings());
@@ -61,6 +66,13 @@ final class JsonReport implements ReportSink {
     }
 
     @Override
+    public void finding(ReportModel.FindingLine l) throws IOException {
+        section("open_findings");
+        record(CsvReport.FINDING, l.findingId(), l.kind(), l.subject(), l.expected(), l.actual(), l.detectedBy(), l.openSince(),
+                l.ageSeconds());
+    }
+
+    @Override
     public void transaction(ReportModel.TransactionLine l) throws IOException {
         section("transactions");
         record(CsvReport.TRANSACTION, l.transactionId(), l.merchantTransactionId(), l.transactionType(), l.paymentMethod(),
@@ -71,8 +83,14 @@ final class JsonReport implements ReportSink {
     @Override
     public void card(ReportModel.CardLine l) throws IOException {
         section("cards");
-        record(CsvReport.CARD, l.cardId(), l.userUuid(), l.currency(), l.openingBalance(), l.topUps(), l.purchases(),
-                l.otherActivity(), l.closingBalance(), l.apiBalance(), l.apiBalanceCheckedAt(), l.drift());
+        json.writeStartObject();
+        fields(CsvReport.CARD, CsvReport.cardValues(l));
+        json.writeArrayFieldStart("movements");
+        for (ReportModel.MovementTotal m : l.movements()) {
+            record(MOVEMENT, m.type(), m.status(), m.currency(), m.count(), m.amountTotal(), m.effectTotal());
+        }
+        json.writeEndArray();
+        json.writeEndObject();
     }
 
     @Override
@@ -84,6 +102,11 @@ final class JsonReport implements ReportSink {
     /** Counts stay numbers; everything else, amounts included, is a string (or null). */
     private void record(java.util.List<String> names, Object... values) throws IOException {
         json.writeStartObject();
+        fields(names, values);
+        json.writeEndObject();
+    }
+
+    private void fields(java.util.List<String> names, Object... values) throws IOException {
         for (int i = 0; i < names.size(); i++) {
             Object v = values[i];
             if (v == null) {
@@ -94,7 +117,6 @@ final class JsonReport implements ReportSink {
                 json.writeStringField(names.get(i), CsvReport.text(v));
             }
         }
-        json.writeEndObject();
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.mercuryobridge.report;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.db.Jsonb;
 import dev.mercuryobridge.reconcile.CardLedger;
 import org.jooq.Cursor;
@@ -13,6 +12,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -21,10 +21,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.mercuryobridge.db.generated.Tables.FINDING;
+
 /**
- * The reconciliation report: for a period, every transaction with what callbacks said, what the
- * API said and the verdict; every card's balance from the callbacks against the API's; totals per
- * day and currency; and the per-day chart figures.
+ * The reconciliation report: the findings still open; for a period, every transaction with what
+ * callbacks said, what the API said and the verdict; every card's balance over the period explained
+ * up to the API's; totals per day and currency; and the per-day chart figures.
  *
  * <p>All sections read one snapshot (a REPEATABLE READ, READ ONLY transaction), so the figures
  * agree with each other; its start is the data cut-off. Rows are read with a server-side cursor
@@ -95,8 +97,10 @@ public final class ReconciliationReport {
                 long to = request.end().getEpochSecond();
                 String zone = request.zone().getId();
 
-                sink.header(new ReportModel.Header(request.from(), request.to(), request.zone(), clock.instant(), cutoff,
-                        counts(tx, from, to), chart(tx, request, zone)));
+                Instant generatedAt = clock.instant();
+                sink.header(new ReportModel.Header(request.from(), request.to(), request.zone(), generatedAt, cutoff,
+                        counts(tx, from, to), tx.fetchCount(FINDING, FINDING.RESOLVED_AT.isNull()), chart(tx, request, zone)));
+                openFindings(tx, generatedAt, sink);
                 try (Cursor<Record> rows = tx.resultQuery(TRANSACTIONS + """
                                 select * from r order by created_ts, transaction_id""", from, to)
                         .fetchSize(FETCH_SIZE).fetchLazy()) {
@@ -176,10 +180,31 @@ public final class ReconciliationReport {
     }
 
     /**
+     * Every finding open at the data cut-off, whatever the period (an open finding is work still to
+     * do), oldest first. Its age is measured to the report's clock: the same instant as the
+     * header's {@code generated_at}.
+     */
+    private static void openFindings(DSLContext tx, Instant generatedAt, ReportSink sink) throws IOException {
+        try (Cursor<Record> rows = tx.resultQuery("""
+                        select id, kind, subject, expected, actual, detected_by, last_detected_at
+                          from finding
+                         where resolved_at is null
+                         order by last_detected_at, id""")
+                .fetchSize(FETCH_SIZE).fetchLazy()) {
+            for (Record r : rows) {
+                Instant openSince = r.get("last_detected_at", OffsetDateTime.class).toInstant();
+                sink.finding(new ReportModel.FindingLine(r.get("id", Long.class), r.get("kind", String.class),
+                        r.get("subject", String.class), r.get("expected", String.class), r.get("actual", String.class),
+                        r.get("detected_by", String.class), openSince, Duration.between(openSince, generatedAt).toSeconds()));
+            }
+        }
+    }
+
+    /**
      * Per card user: the card's money as the Spend Card callbacks told it ({@link CardLedger}: a
-     * card transaction's lifecycle counted once, a top-up once per sell request), split at the
-     * period's bounds, against the balance the reconciler last read from the API. One user's events
-     * at a time come off the cursor; only that user's movements are in memory.
+     * card transaction's lifecycle counted once, a top-up once per sell request), explained over the
+     * period against the balance the reconciler last read from the API ({@link CardDrift}). One
+     * user's events at a time come off the cursor; only that user's movements are in memory.
      */
     private static void cards(DSLContext tx, ReportRequest request, ReportSink sink) throws IOException {
         try (Cursor<Record> rows = tx.resultQuery("""
@@ -203,8 +228,9 @@ public final class ReconciliationReport {
                         sink.card(current.line(request));
                     }
                     OffsetDateTime checked = r.get("api_balance_checked_at", OffsetDateTime.class);
-                    current = new CardTotals(userUuid, r.get("card_id", String.class), r.get("api_balance", BigDecimal.class),
-                            r.get("api_balance_currency", String.class), checked == null ? null : checked.toInstant());
+                    BigDecimal balance = r.get("api_balance", BigDecimal.class);
+                    current = new CardTotals(userUuid, r.get("card_id", String.class), balance == null || checked == null ? null
+                            : new CardDrift.ApiBalance(balance, r.get("api_balance_currency", String.class), checked.toInstant()));
                 }
                 java.util.UUID eventId = r.get("event_id", java.util.UUID.class);
                 if (eventId != null) {
@@ -222,17 +248,13 @@ public final class ReconciliationReport {
     private static final class CardTotals {
         final String userUuid;
         String cardId;
-        final BigDecimal apiBalance;
-        final String apiCurrency;
-        final Instant apiCheckedAt;
+        final CardDrift.ApiBalance api;
         final List<CardLedger.Event> events = new ArrayList<>();
 
-        CardTotals(String userUuid, String cardId, BigDecimal apiBalance, String apiCurrency, Instant apiCheckedAt) {
+        CardTotals(String userUuid, String cardId, CardDrift.ApiBalance api) {
             this.userUuid = userUuid;
             this.cardId = cardId;
-            this.apiBalance = apiBalance;
-            this.apiCurrency = apiCurrency;
-            this.apiCheckedAt = apiCheckedAt;
+            this.api = api;
         }
 
         void add(CardLedger.Event event, String eventCardId) {
@@ -243,33 +265,7 @@ public final class ReconciliationReport {
         }
 
         ReportModel.CardLine line(ReportRequest request) {
-            CardLedger ledger = CardLedger.of(events);
-            BigDecimal opening = BigDecimal.ZERO;
-            BigDecimal topUps = BigDecimal.ZERO;
-            BigDecimal purchases = BigDecimal.ZERO;
-            BigDecimal other = BigDecimal.ZERO;
-            String currency = null;
-            for (CardLedger.Movement m : ledger.movements()) {
-                if (currency == null) {
-                    currency = m.currency();
-                }
-                if (!m.movesMoney()) {
-                    continue;
-                }
-                if (m.time().isBefore(request.start())) {
-                    opening = opening.add(m.effect());
-                } else if (m.time().isBefore(request.end())) {
-                    switch (m.type()) {
-                        case "TOP_UP" -> topUps = topUps.add(m.amount());
-                        case "PURCHASE" -> purchases = purchases.add(m.amount());
-                        default -> other = other.add(m.effect());
-                    }
-                }
-            }
-            BigDecimal closing = opening.add(topUps).subtract(purchases).add(other);
-            return new ReportModel.CardLine(cardId, userUuid, currency != null ? currency : apiCurrency, opening, topUps,
-                    purchases, other, closing, apiBalance, apiCheckedAt,
-                    apiBalance == null ? null : apiBalance.subtract(ledger.expectedBalance()));
+            return CardDrift.line(cardId, userUuid, CardLedger.of(events).movements(), api, request.start(), request.end());
         }
     }
 }

@@ -44,8 +44,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Whatever can be stored can be reported: hostile text planted through the callback routes, then
  * each try stores a batch of fuzzed bodies of both routes through the real write path and asks
  * the admin API for the report in every format over the period. Each must parse (CSV with
- * commons-csv, JSON with Jackson, HTML well-formed), formula-looking text must be neutralised in
- * the CSV, and numbers, negative ones included, must stay numbers.
+ * commons-csv, JSON with Jackson and against the report's JSON Schema, HTML well-formed),
+ * formula-looking text must be neutralised in the CSV, numbers, negative ones included, must stay
+ * numbers, and each card's explanation must add up.
  */
 class ReportsOnHostileDataTest {
     private static final String[] FORMULAS = {"=HYPERLINK(\"http://evil.test\",\"click\")", "+1+2", "-2+3", "@SUM(A1:A9)",
@@ -53,8 +54,10 @@ class ReportsOnHostileDataTest {
     private static final String[] MARKUP = {"<script>alert(1)</script>", "</td></tr></table><b>", "a,b\"c\nd", "\u0001ctrl\u007f"};
     /** Columns holding numbers (or nothing); every other cell is text. */
     private static final Set<String> NUMERIC = Set.of("amount", "fiat_amount", "fee", "partner_fee", "rate", "opening_balance",
-            "top_ups", "purchases", "other_activity", "closing_balance", "api_balance", "drift", "fiat_amount_total", "fee_total",
-            "count", "callbacks_received", "missed_callbacks_caught", "open_findings");
+            "top_ups", "purchases", "other_activity", "checkpoint_corrections", "closing_balance", "api_balance",
+            "change_to_api_check", "expected_at_api_check", "unexplained_difference", "amount_total", "effect_total",
+            "fiat_amount_total", "fee_total", "count", "callbacks_received", "missed_callbacks_caught", "open_findings",
+            "finding_id", "age_seconds");
 
     private static TestApp app;
     private static IngestService ingest;
@@ -171,6 +174,15 @@ class ReportsOnHostileDataTest {
             }
         }
         assertThat(transactions).isEqualTo(FORMULAS.length + MARKUP.length);
+        for (CSVRecord r : records) {
+            if (r.get("section").equals("card")) {
+                BigDecimal explained = new BigDecimal(r.get("opening_balance")).add(new BigDecimal(r.get("top_ups")))
+                        .subtract(new BigDecimal(r.get("purchases"))).add(new BigDecimal(r.get("other_activity")))
+                        .add(new BigDecimal(r.get("checkpoint_corrections")));
+                assertThat(explained).as("card row %d adds up", r.getRecordNumber())
+                        .isEqualByComparingTo(new BigDecimal(r.get("closing_balance")));
+            }
+        }
         List<String> merchantIds = records.stream().map(r -> r.get("merchant_transaction_id")).toList();
         for (String formula : FORMULAS) {
             if (formula.startsWith("=cmd")) {
@@ -188,6 +200,7 @@ class ReportsOnHostileDataTest {
 
     private static void checkJson(String json) throws Exception {
         JsonNode report = Json.MAPPER.readTree(json);
+        ReportSchema.assertValid(report);
         assertThat(report.get("transactions").isArray()).isTrue();
         assertThat(report.get("cards").isArray()).isTrue();
         assertThat(report.get("daily").isArray()).isTrue();
