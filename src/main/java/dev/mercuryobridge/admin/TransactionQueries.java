@@ -2,7 +2,7 @@ package dev.mercuryobridge.admin;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.jooq.DSLContext;
 
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.mercuryobridge.db;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.jooq.JSONB;
 
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.mercuryobridge.finding;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.mercuryobridge.db.generated.Keys;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.outbox.Outbox;
 import org.jooq.DSLContext;

@@ -1,6 +1,7 @@
 package dev.mercuryobridge.http;
 
 import dev.mercuryobridge.db.DatabaseErrors;
+import dev.mercuryobridge.json.Json;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;

@@ -1,6 +1,7 @@
 package dev.mercuryobridge.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.mercuryobridge.json.Json;
 import io.javalin.http.Context;
 
 import java.io.IOException;

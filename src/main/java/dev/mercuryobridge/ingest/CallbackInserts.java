@@ -3,7 +3,7 @@ package dev.mercuryobridge.ingest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.db.generated.Keys;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.jooq.Record2;

@@ -3,7 +3,7 @@ package dev.mercuryobridge.ingest;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 
 import java.io.IOException;
 import java.math.BigDecimal;

@@ -6,7 +6,7 @@ import dev.failsafe.FailsafeException;
 import dev.failsafe.FailsafeExecutor;
 import dev.failsafe.RetryPolicy;
 import dev.failsafe.RetryPolicyBuilder;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -2,7 +2,7 @@ package dev.mercuryobridge.mercuryo;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,7 +1,7 @@
 package dev.mercuryobridge.reconcile;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

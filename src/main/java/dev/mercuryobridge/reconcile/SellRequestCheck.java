@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.finding.Finding;
 import dev.mercuryobridge.finding.FindingKind;
 import dev.mercuryobridge.finding.Findings;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.ingest.Callback;
 import dev.mercuryobridge.ingest.IngestService;
 import dev.mercuryobridge.mercuryo.CardUser;

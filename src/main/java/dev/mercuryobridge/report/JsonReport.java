@@ -2,7 +2,7 @@ package dev.mercuryobridge.report;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 
 import java.io.IOException;
 import java.io.OutputStream;

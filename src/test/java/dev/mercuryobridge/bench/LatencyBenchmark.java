@@ -2,7 +2,7 @@ package dev.mercuryobridge.bench;
 
 import dev.mercuryobridge.testing.TestDatabase;
 
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.testing.Callbacks;
 import dev.mercuryobridge.testing.TestApp;
 import dev.mercuryobridge.testing.TestKafka;

@@ -3,7 +3,7 @@ package dev.mercuryobridge.bench;
 import dev.mercuryobridge.testing.TestDatabase;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CardTransaction;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;

@@ -3,7 +3,7 @@ package dev.mercuryobridge.config;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 

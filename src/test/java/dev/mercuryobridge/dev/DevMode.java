@@ -2,7 +2,7 @@ package dev.mercuryobridge.dev;
 
 import dev.mercuryobridge.App;
 import dev.mercuryobridge.config.Config;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CallbackSender;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;

@@ -1,7 +1,7 @@
 package dev.mercuryobridge.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.testing.Callbacks;
 import dev.mercuryobridge.testing.FuzzBodies;

@@ -2,7 +2,7 @@ package dev.mercuryobridge.ingest;
 
 import dev.mercuryobridge.App;
 import dev.mercuryobridge.config.Config;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.testing.TestApp;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;

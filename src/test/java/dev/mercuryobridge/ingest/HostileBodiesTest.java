@@ -1,7 +1,7 @@
 package dev.mercuryobridge.ingest;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.testing.TestApp;
 import org.junit.jupiter.api.AfterAll;

@@ -1,7 +1,7 @@
 package dev.mercuryobridge.outbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.testing.TestApp;
 import dev.mercuryobridge.testing.TestKafka;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

@@ -2,7 +2,7 @@ package dev.mercuryobridge.outbox;
 
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.db.Database;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.ingest.Callback;
 import dev.mercuryobridge.ingest.IngestListener;
 import dev.mercuryobridge.ingest.IngestService;

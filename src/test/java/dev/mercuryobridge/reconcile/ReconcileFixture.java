@@ -1,7 +1,7 @@
 package dev.mercuryobridge.reconcile;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;
 import dev.mercuryobridge.testing.TestApp;

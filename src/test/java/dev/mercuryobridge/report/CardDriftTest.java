@@ -1,7 +1,7 @@
 package dev.mercuryobridge.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.reconcile.CardLedger;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;

@@ -1,7 +1,7 @@
 package dev.mercuryobridge.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CardTransaction;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;

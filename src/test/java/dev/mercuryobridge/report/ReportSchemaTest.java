@@ -3,7 +3,7 @@ package dev.mercuryobridge.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;

@@ -1,7 +1,7 @@
 package dev.mercuryobridge.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.ingest.Callback;
 import dev.mercuryobridge.ingest.IngestListener;
 import dev.mercuryobridge.ingest.IngestService;

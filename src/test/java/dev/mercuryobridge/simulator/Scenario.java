@@ -1,7 +1,7 @@
 package dev.mercuryobridge.simulator;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.mercuryobridge.http.Json;
+import dev.mercuryobridge.json.Json;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;

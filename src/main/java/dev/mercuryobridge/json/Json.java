@@ -1,4 +1,4 @@
-package dev.mercuryobridge.http;
+package dev.mercuryobridge.json;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
