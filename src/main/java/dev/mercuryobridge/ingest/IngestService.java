@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.db.DatabaseErrors;
+import dev.mercuryobridge.db.Timeouts;
 import dev.mercuryobridge.db.generated.Keys;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
 import dev.mercuryobridge.finding.Finding;
@@ -54,13 +55,21 @@ public final class IngestService {
     private final Findings findings;
     private final IngestListener listener;
     private final Clock clock;
+    /** Null: the session's own limits. */
+    private final Timeouts timeouts;
 
     public IngestService(DSLContext dsl, Messages messages, IngestListener listener, Clock clock) {
+        this(dsl, messages, listener, clock, null);
+    }
+
+    /** {@code timeouts}: PostgreSQL's lock and statement limits for each of its transactions. */
+    public IngestService(DSLContext dsl, Messages messages, IngestListener listener, Clock clock, Timeouts timeouts) {
         this.dsl = dsl;
         this.messages = messages;
         this.findings = new Findings(messages);
         this.listener = listener;
         this.clock = clock;
+        this.timeouts = timeouts;
     }
 
     /** Stores a verified callback body alone, in its own transaction; the answer is known only after the commit. */
@@ -90,7 +99,10 @@ public final class IngestService {
      * <p>If the batch fails for anything but an unavailable database, each item is retried
      * alone, so one bad item never fails the rest; an item that still fails alone is authentic
      * data (it verified), so its raw body is stored and quarantined with the error as reason.
-     * An unavailable database fails every item (the caller answers 503; Mercuryo retries).
+     * An unavailable database fails every item (the caller answers 503; Mercuryo retries). A
+     * lock or statement timeout fails a batch of one at once; a larger batch is retried item by
+     * item, so the callbacks that do not touch the stuck row are stored and only the stuck one
+     * fails (503 with {@code Retry-After}), after waiting for the lock once more.
      */
     void storeBatch(List<IngestQueue.Pending> batch) {
         List<Outcome> outcomes;
@@ -108,7 +120,7 @@ public final class IngestService {
                 return out;
             });
         } catch (RuntimeException e) {
-            if (DatabaseErrors.isUnavailable(e)) {
+            if (DatabaseErrors.isUnavailable(e) || (batch.size() == 1 && DatabaseErrors.isTimeout(e))) {
                 batch.forEach(p -> fail(p, e));
                 return;
             }
@@ -132,7 +144,8 @@ public final class IngestService {
         try {
             outcome = storeInOwnTransaction(p.route(), p.body(), p.match(), p.parsed());
         } catch (RuntimeException e) {
-            if (DatabaseErrors.isUnavailable(e)) {
+            // A timeout is not the callback's fault: not quarantined, answered 503 and retried by Mercuryo.
+            if (DatabaseErrors.isUnavailable(e) || DatabaseErrors.isTimeout(e)) {
                 fail(p, e);
                 return;
             }
@@ -454,19 +467,28 @@ public final class IngestService {
     }
 
     /**
-     * Runs one unit of work in a transaction, again if PostgreSQL aborted it for a serialization
-     * failure or deadlock (safe: nothing of an aborted transaction remains).
+     * Runs one unit of work in a transaction, under this service's lock and statement timeouts,
+     * again if PostgreSQL aborted it for a serialization failure or deadlock (safe: nothing of an
+     * aborted transaction remains).
      */
     public <T> T inTransaction(Function<DSLContext, T> work) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return dsl.transactionResult(c -> work.apply(c.dsl()));
+                return dsl.transactionResult(c -> {
+                    if (timeouts != null) {
+                        timeouts.applyLocal(c.dsl());
+                    }
+                    return work.apply(c.dsl());
+                });
             } catch (RuntimeException e) {
                 // Retry a deadlock or serialization failure, and a connection that turned out to
                 // be dead (e.g. after a database restart) while a new one may be fine. Not a pool
-                // timeout: the database is down and the caller should answer 503 now. Retrying
-                // is safe because the write path is idempotent.
-                boolean retry = DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e);
+                // timeout: the database is down and the caller should answer 503 now. Not a lock
+                // or statement timeout either: the lock or load is still there, so the caller
+                // answers 503 and Mercuryo comes back later. Retrying is safe because the write
+                // path is idempotent.
+                boolean retry = !DatabaseErrors.isTimeout(e)
+                        && (DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e));
                 if (attempt >= MAX_ATTEMPTS || !retry) {
                     throw e;
                 }
