@@ -118,8 +118,8 @@ public final class App implements AutoCloseable {
             Messages messages = new Messages(config.topics());
             Timeouts callbackTimeouts = new Timeouts(config.databaseLimits().lockTimeout(),
                     config.databaseLimits().statementTimeout());
-            IngestService ingest = new IngestService(database.dsl(), messages, callbackMetrics, Clock.systemUTC(),
-                    callbackTimeouts);
+            IngestService ingest = new IngestService(callbackTimeouts.onEachTransaction(database.dsl()), messages,
+                    callbackMetrics, Clock.systemUTC());
             KafkaClients kafka = new KafkaClients(config);
             OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka, registry);
             KafkaHealth kafkaHealth = new KafkaHealth(kafka.admin(), relay);
@@ -129,8 +129,8 @@ public final class App implements AutoCloseable {
             MercuryoClient mercuryo = new MercuryoClient(config.mercuryoApiBaseUrl(), config.mercuryoPartnerToken(),
                     new MercuryoClient.Settings(config.mercuryoApiTimeout(), 4, Duration.ofMillis(200), Duration.ofSeconds(5)));
             // The reconciler writes what the API says through the same write path, on its own pool.
-            IngestService reconcilerIngest = new IngestService(reports.dsl(), messages, IngestListener.NONE,
-                    Clock.systemUTC(), callbackTimeouts);
+            IngestService reconcilerIngest = new IngestService(callbackTimeouts.onEachTransaction(reports.dsl()), messages,
+                    IngestListener.NONE, Clock.systemUTC());
             Reconciler reconciler = new Reconciler(config, reports.dsl(), reconcilerIngest, new Findings(messages), mercuryo,
                     registry, Clock.systemUTC());
 

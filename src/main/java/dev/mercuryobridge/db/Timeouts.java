@@ -1,6 +1,8 @@
 package dev.mercuryobridge.db;
 
 import org.jooq.DSLContext;
+import org.jooq.TransactionContext;
+import org.jooq.TransactionListener;
 
 import java.time.Duration;
 
@@ -22,6 +24,20 @@ public record Timeouts(Duration lock, Duration statement) {
     public void applyLocal(DSLContext tx) {
         tx.fetch("select set_config('lock_timeout', {0}, true), set_config('statement_timeout', {1}, true)",
                 org.jooq.impl.DSL.val(millis(lock)), org.jooq.impl.DSL.val(millis(statement)));
+    }
+
+    /**
+     * The same database over the same pool, each of whose transactions starts with
+     * {@link #applyLocal}: the limits hold for that work only, and the connection goes back to
+     * the pool with the session's own settings.
+     */
+    public DSLContext onEachTransaction(DSLContext dsl) {
+        return dsl.configuration().deriveAppending(new TransactionListener() {
+            @Override
+            public void beginEnd(TransactionContext ctx) {
+                applyLocal(ctx.dsl());
+            }
+        }).dsl();
     }
 
     /** The statement that makes them a session's defaults (a pool's connection init). */

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.db.DatabaseErrors;
-import dev.mercuryobridge.db.Timeouts;
 import dev.mercuryobridge.db.generated.Keys;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
 import dev.mercuryobridge.finding.Finding;
@@ -55,21 +54,13 @@ public final class IngestService {
     private final Findings findings;
     private final IngestListener listener;
     private final Clock clock;
-    /** Null: the session's own limits. */
-    private final Timeouts timeouts;
 
     public IngestService(DSLContext dsl, Messages messages, IngestListener listener, Clock clock) {
-        this(dsl, messages, listener, clock, null);
-    }
-
-    /** {@code timeouts}: PostgreSQL's lock and statement limits for each of its transactions. */
-    public IngestService(DSLContext dsl, Messages messages, IngestListener listener, Clock clock, Timeouts timeouts) {
         this.dsl = dsl;
         this.messages = messages;
         this.findings = new Findings(messages);
         this.listener = listener;
         this.clock = clock;
-        this.timeouts = timeouts;
     }
 
     /** Stores a verified callback body alone, in its own transaction; the answer is known only after the commit. */
@@ -467,19 +458,13 @@ public final class IngestService {
     }
 
     /**
-     * Runs one unit of work in a transaction, under this service's lock and statement timeouts,
-     * again if PostgreSQL aborted it for a serialization failure or deadlock (safe: nothing of an
-     * aborted transaction remains).
+     * Runs one unit of work in a transaction, again if PostgreSQL aborted it for a serialization
+     * failure or deadlock (safe: nothing of an aborted transaction remains).
      */
     public <T> T inTransaction(Function<DSLContext, T> work) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return dsl.transactionResult(c -> {
-                    if (timeouts != null) {
-                        timeouts.applyLocal(c.dsl());
-                    }
-                    return work.apply(c.dsl());
-                });
+                return dsl.transactionResult(c -> work.apply(c.dsl()));
             } catch (RuntimeException e) {
                 // Retry a deadlock or serialization failure, and a connection that turned out to
                 // be dead (e.g. after a database restart) while a new one may be fine. Not a pool

@@ -214,8 +214,8 @@ class CallbackTimeLimitsTest {
     // ---- helpers ------------------------------------------------------------------------------
 
     private static IngestService service(Timeouts timeouts) {
-        return new IngestService(app.dsl(), new Messages(app.app().config().topics()), IngestListener.NONE,
-                Clock.systemUTC(), timeouts);
+        return new IngestService(timeouts.onEachTransaction(app.dsl()), new Messages(app.app().config().topics()),
+                IngestListener.NONE, Clock.systemUTC());
     }
 
     private static IngestQueue.Pending pending(String id, String status) {
