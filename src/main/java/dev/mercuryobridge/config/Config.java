@@ -104,8 +104,8 @@ public record Config(
                 r.integer("INGEST_WRITERS", 2, 1, 64),
                 r.oneOf("LOG_FORMAT", "text", List.of("text", "json")));
         if (config.ingestWriters >= config.databasePoolSize) {
-            // Each writer holds a connection for its batch; the reconciler, the admin API and the
-            // relay's marking need the rest.
+            // Each writer holds a connection for its batch; the admin API, quarantine replays and
+            // the relay's marking need the rest (reports and the reconciler have their own pool).
             r.problems.add("INGEST_WRITERS: must be less than DATABASE_POOL_SIZE (" + config.ingestWriters
                     + " writers, pool of " + config.databasePoolSize + ")");
         }
