@@ -5,12 +5,14 @@ import dev.mercuryobridge.admin.Health;
 import dev.mercuryobridge.admin.TransactionQueries;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.db.Database;
-import dev.mercuryobridge.db.generated.Routines;
+import dev.mercuryobridge.db.Timeouts;
 import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.http.HttpServers;
 import dev.mercuryobridge.ingest.CallbackMetrics;
 import dev.mercuryobridge.ingest.CallbackPartitionMetrics;
+import dev.mercuryobridge.ingest.CallbackPartitions;
 import dev.mercuryobridge.ingest.CallbackRoutes;
+import dev.mercuryobridge.ingest.IngestListener;
 import dev.mercuryobridge.ingest.IngestQueue;
 import dev.mercuryobridge.ingest.IngestService;
 import dev.mercuryobridge.ingest.QuarantineService;
@@ -37,8 +39,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -54,6 +54,7 @@ public final class App implements AutoCloseable {
 
     private final Config config;
     private final Database database;
+    private final Database reports;
     private final PrometheusMeterRegistry registry;
     private final ScheduledExecutorService maintenance;
     private final Javalin publicServer;
@@ -65,7 +66,7 @@ public final class App implements AutoCloseable {
     private final MercuryoClient mercuryo;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private App(Config config, Database database, PrometheusMeterRegistry registry,
+    private App(Config config, Database database, Database reports, PrometheusMeterRegistry registry,
                 ScheduledExecutorService maintenance, Javalin publicServer, Javalin adminServer,
                 OutboxRelay relay, IngestQueue ingestQueue, KafkaHealth kafkaHealth, Reconciler reconciler,
                 MercuryoClient mercuryo) {
@@ -76,6 +77,7 @@ public final class App implements AutoCloseable {
         this.kafkaHealth = kafkaHealth;
         this.config = config;
         this.database = database;
+        this.reports = reports;
         this.registry = registry;
         this.maintenance = maintenance;
         this.publicServer = publicServer;
@@ -85,6 +87,8 @@ public final class App implements AutoCloseable {
     public static App start(Config config) {
         log.info("starting mercuryo-bridge with {}", config.masked());
         Database database = Database.connect(config);
+        // Reports and the reconciler have a pool of their own: they can never take the callbacks' connections.
+        Database reports = Database.connectReports(config);
         try {
             if (config.migrateOnStart()) {
                 database.migrate();
@@ -93,15 +97,18 @@ public final class App implements AutoCloseable {
             new JvmMemoryMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
             // Read from the database, so every replica reports them (the alert rules use them).
-            new ReconcileMetrics(database.dsl(), Clock.systemUTC()).bindTo(registry);
-            new CallbackPartitionMetrics(database.dsl()).bindTo(registry);
+            new ReconcileMetrics(reports.dsl(), Clock.systemUTC()).bindTo(registry);
+            new CallbackPartitionMetrics(reports.dsl()).bindTo(registry);
 
             ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "maintenance");
                 t.setDaemon(true);
                 return t;
             });
-            maintenance.scheduleWithFixedDelay(() -> ensurePartitions(database), 0, 6, TimeUnit.HOURS);
+            CallbackPartitions partitions = new CallbackPartitions(reports.dsl(), Clock.systemUTC(),
+                    config.databaseLimits().partitionsAhead(), config.databaseLimits().partitionDdlTimeout(), maintenance,
+                    Duration.ofMinutes(1));
+            maintenance.scheduleWithFixedDelay(partitions::ensure, 0, 6, TimeUnit.HOURS);
             maintenance.scheduleWithFixedDelay(() -> Outbox.purgePublished(database.dsl(), config.outboxRetention()),
                     1, 60, TimeUnit.MINUTES);
 
@@ -109,7 +116,10 @@ public final class App implements AutoCloseable {
                     .map(SignatureVerifier.Variant::fromName).collect(java.util.stream.Collectors.toSet()));
             CallbackMetrics callbackMetrics = new CallbackMetrics(registry);
             Messages messages = new Messages(config.topics());
-            IngestService ingest = new IngestService(database.dsl(), messages, callbackMetrics, Clock.systemUTC());
+            Timeouts callbackTimeouts = new Timeouts(config.databaseLimits().lockTimeout(),
+                    config.databaseLimits().statementTimeout());
+            IngestService ingest = new IngestService(callbackTimeouts.onEachTransaction(database.dsl()), messages,
+                    callbackMetrics, Clock.systemUTC());
             KafkaClients kafka = new KafkaClients(config);
             OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka, registry);
             KafkaHealth kafkaHealth = new KafkaHealth(kafka.admin(), relay);
@@ -118,7 +128,10 @@ public final class App implements AutoCloseable {
 
             MercuryoClient mercuryo = new MercuryoClient(config.mercuryoApiBaseUrl(), config.mercuryoPartnerToken(),
                     new MercuryoClient.Settings(config.mercuryoApiTimeout(), 4, Duration.ofMillis(200), Duration.ofSeconds(5)));
-            Reconciler reconciler = new Reconciler(config, database.dsl(), ingest, new Findings(messages), mercuryo,
+            // The reconciler writes what the API says through the same write path, on its own pool.
+            IngestService reconcilerIngest = new IngestService(callbackTimeouts.onEachTransaction(reports.dsl()), messages,
+                    IngestListener.NONE, Clock.systemUTC());
+            Reconciler reconciler = new Reconciler(config, reports.dsl(), reconcilerIngest, new Findings(messages), mercuryo,
                     registry, Clock.systemUTC());
 
             // Readiness is unauthenticated: it names what is down, never an address or an error text.
@@ -131,8 +144,8 @@ public final class App implements AutoCloseable {
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
                     .add("kafka", kafkaHealth)
                     .add("reconciler", () -> reconcilerHealth(reconciler, config));
-            ReconcileRoutes reconcileRoutes = new ReconcileRoutes(database.dsl(), reconciler);
-            ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(database.dsl(), Clock.systemUTC()),
+            ReconcileRoutes reconcileRoutes = new ReconcileRoutes(reports.dsl(), reconciler);
+            ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(reports.dsl(), Clock.systemUTC()),
                     config.reportMaxDays());
 
             IngestQueue ingestQueue = new IngestQueue(ingest, new IngestQueue.Settings(config.ingestQueueCapacity(),
@@ -158,11 +171,12 @@ public final class App implements AutoCloseable {
             } else {
                 reconciler.schedule();
             }
-            App app = new App(config, database, registry, maintenance, publicServer, adminServer, relay, ingestQueue, kafkaHealth,
+            App app = new App(config, database, reports, registry, maintenance, publicServer, adminServer, relay, ingestQueue, kafkaHealth,
                     reconciler, mercuryo);
             log.info("mercuryo-bridge is up: callbacks on :{}, admin on :{}", app.httpPort(), app.adminPort());
             return app;
         } catch (RuntimeException e) {
+            reports.close();
             database.close();
             throw e;
         }
@@ -191,17 +205,6 @@ public final class App implements AutoCloseable {
         return Health.Check.up("last run " + run.id() + " " + run.status());
     }
 
-    /** Keeps monthly partitions of the raw callback table prepared ahead of time. */
-    private static void ensurePartitions(Database database) {
-        try {
-            Routines.ensureCallbackPartitions(database.dsl().configuration(),
-                    LocalDate.now(ZoneOffset.UTC).withDayOfMonth(1), 3);
-        } catch (RuntimeException e) {
-            // Rows still land in the default partition; the next run tries again.
-            log.warn("could not prepare callback partitions: {}", e.getMessage());
-        }
-    }
-
     public int httpPort() {
         return publicServer.port();
     }
@@ -222,6 +225,11 @@ public final class App implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    /** The pool of reports and the reconciler. */
+    public Database reportsDatabase() {
+        return reports;
     }
 
     public PrometheusMeterRegistry registry() {
@@ -261,6 +269,7 @@ public final class App implements AutoCloseable {
         adminServer.stop();
         kafkaHealth.close();
         maintenance.shutdownNow();
+        reports.close();
         database.close();
         log.info("shut down");
     }

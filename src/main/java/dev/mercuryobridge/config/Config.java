@@ -25,6 +25,7 @@ public record Config(
         String databasePassword,
         int databasePoolSize,
         Duration databaseConnectTimeout,
+        DatabaseLimits databaseLimits,
         String kafkaBootstrapServers,
         Topics topics,
         int kafkaTopicPartitions,
@@ -78,6 +79,7 @@ public record Config(
                 r.string("DATABASE_PASSWORD", ""),
                 r.integer("DATABASE_POOL_SIZE", 10, 1, 200),
                 r.duration("DATABASE_CONNECT_TIMEOUT", Duration.ofSeconds(2)),
+                DatabaseLimits.read(r),
                 r.string("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
                 new Topics(
                         r.topic("KAFKA_TOPIC_TRANSACTIONS", "mercuryo.transactions.v1"),
@@ -102,8 +104,8 @@ public record Config(
                 r.integer("INGEST_WRITERS", 2, 1, 64),
                 r.oneOf("LOG_FORMAT", "text", List.of("text", "json")));
         if (config.ingestWriters >= config.databasePoolSize) {
-            // Each writer holds a connection for its batch; the reconciler, the admin API and the
-            // relay's marking need the rest.
+            // Each writer holds a connection for its batch; the admin API, quarantine replays and
+            // the relay's marking need the rest (reports and the reconciler have their own pool).
             r.problems.add("INGEST_WRITERS: must be less than DATABASE_POOL_SIZE (" + config.ingestWriters
                     + " writers, pool of " + config.databasePoolSize + ")");
         }
@@ -146,6 +148,7 @@ public record Config(
         m.put("DATABASE_PASSWORD", mask(databasePassword));
         m.put("DATABASE_POOL_SIZE", String.valueOf(databasePoolSize));
         m.put("DATABASE_CONNECT_TIMEOUT", databaseConnectTimeout.toString());
+        m.putAll(databaseLimits.masked());
         m.put("KAFKA_BOOTSTRAP_SERVERS", kafkaBootstrapServers);
         m.put("KAFKA_TOPIC_TRANSACTIONS", topics.transactions());
         m.put("KAFKA_TOPIC_SPEND_CARD", topics.spendCard());
@@ -204,9 +207,9 @@ public record Config(
     }
 
     /** Collects problems instead of stopping at the first, so one start shows all of them. */
-    private static final class Reader {
+    static final class Reader {
         private final Map<String, String> env;
-        private final List<String> problems = new ArrayList<>();
+        final List<String> problems = new ArrayList<>();
 
         Reader(Map<String, String> env) {
             this.env = env;

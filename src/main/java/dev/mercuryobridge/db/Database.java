@@ -59,23 +59,45 @@ public final class Database implements AutoCloseable {
         return new Database(new HikariDataSource(hc));
     }
 
+    /** The service's pool: callbacks, the outbox relay, the admin API; the size is DATABASE_POOL_SIZE. */
     public static Database connect(Config config) {
-        HikariConfig hc = new HikariConfig();
-        hc.setPoolName("mercuryo-bridge");
-        hc.setJdbcUrl(config.databaseUrl());
-        hc.setUsername(config.databaseUser());
-        hc.setPassword(config.databasePassword());
-        hc.setMaximumPoolSize(config.databasePoolSize());
+        HikariConfig hc = pool(config, "mercuryo-bridge", config.databasePoolSize());
         // A request must learn quickly that the database is gone: Mercuryo then gets a 503 and
         // retries, instead of the request hanging for Hikari's default 30 s.
         hc.setConnectionTimeout(Math.max(250, config.databaseConnectTimeout().toMillis()));
+        hc.addDataSourceProperty("socketTimeout", "30");
+        return new Database(new HikariDataSource(hc));
+    }
+
+    /**
+     * The pool of reports and the reconciler, apart from the callbacks' so that they can never
+     * take its connections. Every session has DATABASE_LOCK_TIMEOUT and the longer
+     * DATABASE_REPORTS_STATEMENT_TIMEOUT; work here may wait for a free connection (nobody
+     * retries it the way Mercuryo retries a callback).
+     */
+    public static Database connectReports(Config config) {
+        var limits = config.databaseLimits();
+        HikariConfig hc = pool(config, "mercuryo-bridge-reports", limits.reportsPoolSize());
+        hc.setConnectionTimeout(30_000);
+        hc.setConnectionInitSql(new Timeouts(limits.lockTimeout(), limits.reportsStatementTimeout()).sessionSql());
+        // The server cancels a statement at its limit; the socket must not give up first.
+        hc.addDataSourceProperty("socketTimeout", String.valueOf(limits.reportsStatementTimeout().toSeconds() + 30));
+        return new Database(new HikariDataSource(hc));
+    }
+
+    private static HikariConfig pool(Config config, String name, int size) {
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName(name);
+        hc.setJdbcUrl(config.databaseUrl());
+        hc.setUsername(config.databaseUser());
+        hc.setPassword(config.databasePassword());
+        hc.setMaximumPoolSize(size);
         hc.setValidationTimeout(Math.max(250, Math.min(config.databaseConnectTimeout().toMillis(), 1_000)));
         // Start even when the database is not up yet; readiness reports it until it is.
         hc.setInitializationFailTimeout(-1);
         hc.addDataSourceProperty("connectTimeout", String.valueOf(Math.max(1, config.databaseConnectTimeout().toSeconds())));
-        hc.addDataSourceProperty("socketTimeout", "30");
         hc.addDataSourceProperty("tcpKeepAlive", "true");
-        return new Database(new HikariDataSource(hc));
+        return hc;
     }
 
     public DSLContext dsl() {

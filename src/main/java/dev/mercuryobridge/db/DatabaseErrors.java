@@ -49,6 +49,28 @@ public final class DatabaseErrors {
         return isUnavailable(t);
     }
 
+    /**
+     * The database gave up on a statement on purpose: it waited longer than {@code lock_timeout}
+     * for a lock (SQLState 55P03) or ran longer than {@code statement_timeout} (57014, also an
+     * operator's cancel), or no answer came before the driver's socket timeout. Running it again
+     * at once would only wait again on the same lock or load: the caller answers 503 with
+     * {@code Retry-After} instead (Mercuryo retries later), and nothing of it was committed.
+     */
+    public static boolean isTimeout(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof SQLException e && ("55P03".equals(e.getSQLState()) || "57014".equals(e.getSQLState()))) {
+                return true;
+            }
+            if (c instanceof java.net.SocketTimeoutException) {
+                return true;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
+    }
+
     /** A serialization failure or deadlock: the whole transaction may simply be run again. */
     public static boolean isRetryable(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {

@@ -25,6 +25,8 @@ import java.util.function.Consumer;
  */
 public final class HttpServers {
     private static final Logger log = LoggerFactory.getLogger(HttpServers.class);
+    /** Seconds: a lock or a load spike usually passes quickly (Mercuryo keeps its own retry schedule). */
+    static final String RETRY_AFTER_TIMEOUT = "5";
 
     private HttpServers() {}
 
@@ -56,7 +58,13 @@ public final class HttpServers {
             config.routes.exception(HttpResponseException.class, (e, ctx) ->
                     error(ctx, e.getStatus(), codeFor(e.getStatus()), e.getMessage()));
             config.routes.exception(Exception.class, (e, ctx) -> {
-                if (DatabaseErrors.isUnavailable(e)) {
+                if (DatabaseErrors.isTimeout(e)) {
+                    // Not the exception text: PostgreSQL may quote a value, which is callback data.
+                    log.warn("{} {}: database timeout (SQLState {})", ctx.method(), ctx.path(), DatabaseErrors.sqlState(e));
+                    ctx.header("Retry-After", RETRY_AFTER_TIMEOUT);
+                    error(ctx, 503, "database_timeout",
+                            "a database lock or statement took too long; nothing was stored, retry later");
+                } else if (DatabaseErrors.isUnavailable(e)) {
                     log.warn("{} {}: database unavailable: {}", ctx.method(), ctx.path(), rootMessage(e));
                     ctx.header("Retry-After", "60");
                     error(ctx, 503, "database_unavailable", "the database is unavailable; nothing was stored, retry later");

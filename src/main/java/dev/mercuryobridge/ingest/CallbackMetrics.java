@@ -6,7 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * {@code mercuryo_callbacks_total{route, result}}: every callback counted once by what became of it
- * (accepted, stale, conflict, duplicate, quarantined, bad_signature, too_large, unavailable).
+ * (accepted, stale, conflict, duplicate, quarantined, bad_signature, too_large, unavailable, timeout).
  */
 public final class CallbackMetrics implements IngestListener {
     private final MeterRegistry registry;
@@ -22,7 +22,7 @@ public final class CallbackMetrics implements IngestListener {
 
     @Override
     public void failed(Callback.Route route, RuntimeException cause) {
-        count(route, DatabaseErrors.isUnavailable(cause) ? "unavailable" : "error");
+        count(route, DatabaseErrors.isTimeout(cause) ? "timeout" : DatabaseErrors.isUnavailable(cause) ? "unavailable" : "error");
     }
 
     public void rejected(Callback.Route route, String result) {

@@ -77,7 +77,10 @@ public final class IngestService {
      * <p>If the batch fails for anything but an unavailable database, each item is retried
      * alone, so one bad item never fails the rest; an item that still fails alone is authentic
      * data (it verified), so its raw body is stored and quarantined with the error as reason.
-     * An unavailable database fails every item (the caller answers 503; Mercuryo retries).
+     * An unavailable database fails every item (the caller answers 503; Mercuryo retries). A
+     * lock or statement timeout fails a batch of one at once; a larger batch is retried item by
+     * item, so the callbacks that do not touch the stuck row are stored and only the stuck one
+     * fails (503 with {@code Retry-After}), after waiting for the lock once more.
      */
     void storeBatch(List<IngestQueue.Pending> batch) {
         List<Outcome> outcomes;
@@ -85,7 +88,7 @@ public final class IngestService {
             List<CallbackInserts.Item> items = batch.stream().map(IngestQueue.Pending::item).toList();
             outcomes = inTransaction(tx -> store(tx, items));
         } catch (RuntimeException e) {
-            if (DatabaseErrors.isUnavailable(e)) {
+            if (DatabaseErrors.isUnavailable(e) || (batch.size() == 1 && DatabaseErrors.isTimeout(e))) {
                 batch.forEach(p -> fail(p, e));
                 return;
             }
@@ -159,7 +162,8 @@ public final class IngestService {
         try {
             return inTransaction(tx -> store(tx, List.of(item))).getFirst();
         } catch (RuntimeException e) {
-            if (item.parsed().callback() == null || DatabaseErrors.isUnavailable(e)) {
+            // A timeout is not the callback's fault: not quarantined, answered 503 and retried by Mercuryo.
+            if (item.parsed().callback() == null || DatabaseErrors.isUnavailable(e) || DatabaseErrors.isTimeout(e)) {
                 throw e;
             }
             // Not the exception text: PostgreSQL quotes the offending value, which is callback data.
@@ -435,10 +439,13 @@ public final class IngestService {
             } catch (RuntimeException e) {
                 // Retry a deadlock or serialization failure, and a connection that turned out to
                 // be dead (e.g. after a database restart) while a new one may be fine. Not a pool
-                // timeout: the database is down and the caller should answer 503 now. Retrying
-                // is safe because the write path is idempotent.
-                boolean retry = DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e)
-                        || e instanceof WriteUnit.ConcurrentStateCreation;
+                // timeout: the database is down and the caller should answer 503 now. Not a lock
+                // or statement timeout either: the lock or load is still there, so the caller
+                // answers 503 and Mercuryo comes back later. Retrying is safe because the write
+                // path is idempotent.
+                boolean retry = !DatabaseErrors.isTimeout(e)
+                        && (DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e)
+                            || e instanceof WriteUnit.ConcurrentStateCreation);
                 if (attempt >= MAX_ATTEMPTS || !retry) {
                     throw e;
                 }

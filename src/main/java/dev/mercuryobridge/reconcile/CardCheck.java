@@ -1,6 +1,5 @@
 package dev.mercuryobridge.reconcile;
 
-import dev.mercuryobridge.db.Jsonb;
 import dev.mercuryobridge.finding.Finding;
 import dev.mercuryobridge.finding.FindingKind;
 import dev.mercuryobridge.finding.Findings;
@@ -109,8 +108,8 @@ final class CardCheck {
                             or e.card_id in (select card_id from spend_card_event where user_uuid = ? and card_id is not null
                                              union select card_id from card_user where user_uuid = ? and card_id is not null)""",
                         candidate.userUuid(), candidate.userUuid(), candidate.userUuid())
-                .fetch(r -> new CardLedger.Event(r.get(0, UUID.class), r.get(1, String.class),
-                        Jsonb.read(r.get(2, org.jooq.JSONB.class)), r.get(3, Instant.class)));
+                .fetch(r -> CardLedger.Event.stored(r.get(0, UUID.class), r.get(1, String.class),
+                        r.get(2, org.jooq.JSONB.class), r.get(3, Instant.class)));
     }
 
     /** What Mercuryo said, for the report; the user becomes a stored card user if only their activity knew them. */

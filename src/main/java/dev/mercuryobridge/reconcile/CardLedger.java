@@ -1,6 +1,10 @@
 package dev.mercuryobridge.reconcile;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import dev.mercuryobridge.db.Jsonb;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -37,6 +41,7 @@ import java.util.regex.Pattern;
  * time within {@link #MATCH_TOLERANCE}.
  */
 public final class CardLedger {
+    private static final Logger log = LoggerFactory.getLogger(CardLedger.class);
 
     /**
      * How far a movement's time may be from the list item's: a movement without a Mercuryo time is
@@ -53,7 +58,21 @@ public final class CardLedger {
     private static final String CARD_CURRENCY = "EUR";
 
     /** A stored Spend Card event of the card's user. */
-    public record Event(UUID eventId, String eventName, JsonNode body, Instant recordedAt) {}
+    public record Event(UUID eventId, String eventName, JsonNode body, Instant recordedAt) {
+
+        /**
+         * An event as stored, possibly before the parser's limits: a field it cannot read is left
+         * out like any unreadable field; a body it cannot read at all leaves the event out of the
+         * ledger (logged with its id, never its data), and the report or run goes on.
+         */
+        public static Event stored(UUID eventId, String eventName, org.jooq.JSONB data, Instant recordedAt) {
+            JsonNode body = Jsonb.readStored(data).orElseGet(() -> {
+                log.warn("Spend Card event {}: its stored data cannot be read; left out of the card's ledger", eventId);
+                return MissingNode.getInstance();
+            });
+            return new Event(eventId, eventName, body, recordedAt);
+        }
+    }
 
     /** A line of Mercuryo's transaction list. */
     public record Listed(String type, String status, BigDecimal amount, String currency, Instant timestamp,

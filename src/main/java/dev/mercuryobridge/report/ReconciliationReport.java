@@ -1,6 +1,5 @@
 package dev.mercuryobridge.report;
 
-import dev.mercuryobridge.db.Jsonb;
 import dev.mercuryobridge.reconcile.CardLedger;
 import org.jooq.Cursor;
 import org.jooq.DSLContext;
@@ -235,8 +234,8 @@ public final class ReconciliationReport {
                 java.util.UUID eventId = r.get("event_id", java.util.UUID.class);
                 if (eventId != null) {
                     OffsetDateTime recorded = r.get("recorded_at", OffsetDateTime.class);
-                    current.add(new CardLedger.Event(eventId, r.get("event_name", String.class),
-                            Jsonb.read(r.get("data", JSONB.class)), recorded.toInstant()), r.get("event_card_id", String.class));
+                    current.add(CardLedger.Event.stored(eventId, r.get("event_name", String.class),
+                            r.get("data", JSONB.class), recorded.toInstant()), r.get("event_card_id", String.class));
                 }
             }
             if (current != null) {
