@@ -2,6 +2,7 @@ package dev.mercuryobridge.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.db.DatabaseErrors;
+import dev.mercuryobridge.db.Transactions;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
 import dev.mercuryobridge.finding.Finding;
 import dev.mercuryobridge.finding.FindingKind;
@@ -18,9 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.function.LongSupplier;
 
-import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_STATE;
 
 /**
  * The one write path. Everything one callback causes (its verbatim copy, the deduplicated event,
@@ -34,18 +33,19 @@ import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_STATE;
  */
 public final class IngestService {
     private static final Logger log = LoggerFactory.getLogger(IngestService.class);
-    private static final int MAX_ATTEMPTS = 3;
 
-    private final DSLContext dsl;
+    private final Transactions transactions;
+    private final TransactionUpdates updates;
     private final Messages messages;
     private final Findings findings;
     private final IngestListener listener;
     private final Clock clock;
 
     public IngestService(DSLContext dsl, Messages messages, IngestListener listener, Clock clock) {
-        this.dsl = dsl;
+        this.transactions = new Transactions(dsl);
         this.messages = messages;
         this.findings = new Findings(messages);
+        this.updates = new TransactionUpdates(messages, findings, clock);
         this.listener = listener;
         this.clock = clock;
     }
@@ -219,7 +219,7 @@ public final class IngestService {
                 case null -> quarantine(u, callbackId, item);
                 case Callback.Transaction t -> {
                     Long eventId = events.get(callbackId);
-                    yield eventId == null ? Outcome.DUPLICATE : decide(u, t, DetectedBy.CALLBACK, () -> eventId);
+                    yield eventId == null ? Outcome.DUPLICATE : updates.decide(u, t, DetectedBy.CALLBACK, () -> eventId);
                 }
                 case Callback.SpendCardEvent e -> newCardEvents.contains(callbackId)
                         ? spendCardEvent(u, e, receivedAt) : Outcome.DUPLICATE;
@@ -240,7 +240,7 @@ public final class IngestService {
         Outcome outcome = switch (callback) {
             case Callback.Transaction t -> {
                 Long eventId = CallbackInserts.transactionEvent(tx, t, callbackId, by);
-                yield eventId == null ? Outcome.DUPLICATE : decide(u, t, by, () -> eventId);
+                yield eventId == null ? Outcome.DUPLICATE : updates.decide(u, t, by, () -> eventId);
             }
             case Callback.SpendCardEvent e -> {
                 Instant receivedAt = clock.instant();
@@ -271,7 +271,7 @@ public final class IngestService {
             WriteUnit u = new WriteUnit(tx);
             TransactionStateRecord state = u.lock(report.id());
             String before = state == null ? null : state.getStatus();
-            Outcome outcome = decide(u, report, DetectedBy.RECONCILER,
+            Outcome outcome = updates.decide(u, report, DetectedBy.RECONCILER,
                     () -> CallbackInserts.transactionEvent(tx, report, null, DetectedBy.RECONCILER));
             u.flush();
             if (outcome == Outcome.ACCEPTED) {
@@ -284,129 +284,6 @@ public final class IngestService {
 
     /** Detail of a finding raised by a reconciliation run. */
     public record RunRef(long runId) {}
-
-    /** Detail of a conflicting final status: the event that reported it (null for an API read). */
-    record ConflictDetail(Long transactionEventId) {}
-
-    /**
-     * Decides a new report (its event is new) against the transaction's locked state and carries
-     * the decision out. {@code eventId} inserts or names the event; it is called only when the
-     * report changes something, so an API read that changes nothing writes nothing.
-     */
-    private Outcome decide(WriteUnit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
-        TransactionStateRecord state = u.lock(t.id());
-        return state == null ? create(u, t, by, eventId) : apply(u, t, state, by, eventId);
-    }
-
-    /**
-     * The first report of a transaction: its state and transition number 1. Should another
-     * writer create the state meanwhile, {@link WriteUnit#flush()} notices and the database
-     * transaction runs again.
-     */
-    private Outcome create(WriteUnit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
-        StateMachine.Decision.Create c = (StateMachine.Decision.Create) StateMachine.decide(null, report(t));
-        TransactionStateRecord created = u.tx.newRecord(TRANSACTION_STATE);
-        created.setTransactionId(t.id());
-        created.setStatus(t.status());
-        created.setStatusRank(c.rank());
-        created.setFinal(c.isFinal());
-        created.setLastSequence(1);
-        created.setLastChangedAt(clock.instant());
-        applyDetails(created, t, by);
-        u.created(created);
-        appendTransition(u, created, null, eventId.getAsLong(), by, t.updatedAtTs());
-        return Outcome.ACCEPTED;
-    }
-
-    /** Decides a report against the locked state and carries the decision out. */
-    private Outcome apply(WriteUnit u, Callback.Transaction t, TransactionStateRecord state, DetectedBy by,
-                          LongSupplier eventId) {
-        DSLContext tx = u.tx;
-        StateMachine.Decision decision = StateMachine.decide(new StateMachine.Current(
-                state.getTransactionType(), state.getStatus(), state.getUpdatedAtTs(), state.getFinal(),
-                state.getLastSequence(), DetectedBy.RECONCILER.dbValue().equals(state.getLastDetectedBy())), report(t));
-        return switch (decision) {
-            case StateMachine.Decision.Create c ->
-                    throw new IllegalStateException("a stored transaction cannot be created again");
-            case StateMachine.Decision.Advance a -> {
-                long event = eventId.getAsLong();
-                state.setStatus(t.status());
-                state.setStatusRank(a.rank());
-                state.setFinal(a.isFinal());
-                state.setLastSequence(a.sequence());
-                state.setLastChangedAt(clock.instant());
-                applyDetails(state, t, by);
-                u.changed(state);
-                appendTransition(u, state, a.previousStatus(), event, by, t.updatedAtTs());
-                yield Outcome.ACCEPTED;
-            }
-            case StateMachine.Decision.Refresh r -> {
-                applyDetails(state, t, by);
-                u.changed(state);
-                yield Outcome.ACCEPTED;
-            }
-            case StateMachine.Decision.Ignore i -> {
-                log.atDebug().addKeyValue("transaction_id", t.id()).addKeyValue("reason", i.reason())
-                        .log("transaction {}: report {}@{} changes nothing ({})", t.id(), t.status(), t.updatedAtTs(), i.reason());
-                yield i.reason() == StateMachine.Reason.SAME_STATUS ? Outcome.DUPLICATE : Outcome.STALE;
-            }
-            case StateMachine.Decision.Conflict c -> {
-                log.atWarn().addKeyValue("transaction_id", t.id()).addKeyValue("outcome", Outcome.CONFLICT.label())
-                        .log("transaction {}: final status {} reported after final status {}; kept as a finding",
-                                t.id(), c.reportedFinal(), c.storedFinal());
-                Long event = by == DetectedBy.CALLBACK ? eventId.getAsLong() : null;
-                findings.raise(tx, new Finding(FindingKind.FINAL_STATUS_CONFLICT, t.id(), c.storedFinal(), c.reportedFinal(),
-                        by.dbValue(), new ConflictDetail(event), null, false));
-                yield Outcome.CONFLICT;
-            }
-        };
-    }
-
-    private static StateMachine.Report report(Callback.Transaction t) {
-        return new StateMachine.Report(t.type(), t.status(), t.updatedAtTs());
-    }
-
-
-    /**
-     * Copies what a report says about the transaction; fields it omits keep their stored value.
-     * Only a callback brings Mercuryo's time: an API read leaves {@code updated_at_ts} as it was.
-     */
-    private static void applyDetails(TransactionStateRecord s, Callback.Transaction t, DetectedBy by) {
-        if (t.updatedAtTs() != null) s.setUpdatedAtTs(t.updatedAtTs());
-        s.setLastDetectedBy(by.dbValue());
-        if (t.type() != null) s.setTransactionType(t.type());
-        if (t.paymentMethod() != null) s.setPaymentMethod(t.paymentMethod());
-        if (t.createdAtTs() != null) s.setCreatedAtTs(t.createdAtTs());
-        if (t.merchantTransactionId() != null) s.setMerchantTransactionId(t.merchantTransactionId());
-        if (t.amount() != null) s.setAmount(t.amount());
-        if (t.currency() != null) s.setCurrency(t.currency());
-        if (t.fiatAmount() != null) s.setFiatAmount(t.fiatAmount());
-        if (t.fiatCurrency() != null) s.setFiatCurrency(t.fiatCurrency());
-        if (t.fee() != null) s.setFee(t.fee());
-        if (t.partnerFee() != null) s.setPartnerFee(t.partnerFee());
-        if (t.rate() != null) s.setRate(t.rate());
-        if (t.userUuid() != null) s.setUserUuid(t.userUuid());
-        if (t.userEmail() != null) s.setUserEmail(t.userEmail());
-    }
-
-    /**
-     * The transition row and its outbox message, from the state as just written. {@code mercuryoTs}
-     * is the report's Mercuryo time: null for an API read, whose transition has only our
-     * observation time.
-     */
-    private void appendTransition(WriteUnit u, TransactionStateRecord s, String previousStatus, long eventId,
-                                  DetectedBy by, Long mercuryoTs) {
-        Instant changedAt = mercuryoTs == null ? null : Instant.ofEpochSecond(mercuryoTs);
-        Instant observedAt = clock.instant();
-        u.transitions.add(new WriteUnit.Transition(s.getTransactionId(), s.getLastSequence(), previousStatus, s.getStatus(),
-                s.getFinal(), changedAt, by.dbValue(), eventId, observedAt));
-        u.outbox.add(messages.transition(new Messages.Transition(
-                s.getTransactionId(), s.getMerchantTransactionId(), s.getTransactionType(), s.getPaymentMethod(),
-                previousStatus, s.getStatus(), s.getFinal(), Messages.plain(s.getAmount()), s.getCurrency(),
-                Messages.plain(s.getFiatAmount()), s.getFiatCurrency(), Messages.plain(s.getFee()),
-                Messages.plain(s.getPartnerFee()), Messages.plain(s.getRate()), s.getUserUuid(),
-                changedAt, observedAt, by.dbValue(), s.getLastSequence())));
-    }
 
     /** A new Spend Card event: the sell request it names is watched, and it is published. */
     private Outcome spendCardEvent(WriteUnit u, Callback.SpendCardEvent e, Instant receivedAt) {
@@ -428,30 +305,9 @@ public final class IngestService {
         return Outcome.QUARANTINED;
     }
 
-    /**
-     * Runs one unit of work in a transaction, again if PostgreSQL aborted it for a serialization
-     * failure or deadlock (safe: nothing of an aborted transaction remains).
-     */
+    /** Runs one unit of work in a transaction, again when a second try can succeed ({@link Transactions}). */
     public <T> T inTransaction(Function<DSLContext, T> work) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return dsl.transactionResult(c -> work.apply(c.dsl()));
-            } catch (RuntimeException e) {
-                // Retry a deadlock or serialization failure, and a connection that turned out to
-                // be dead (e.g. after a database restart) while a new one may be fine. Not a pool
-                // timeout: the database is down and the caller should answer 503 now. Not a lock
-                // or statement timeout either: the lock or load is still there, so the caller
-                // answers 503 and Mercuryo comes back later. Retrying is safe because the write
-                // path is idempotent.
-                boolean retry = !DatabaseErrors.isTimeout(e)
-                        && (DatabaseErrors.isRetryable(e) || DatabaseErrors.isBrokenConnection(e)
-                            || e instanceof WriteUnit.ConcurrentStateCreation);
-                if (attempt >= MAX_ATTEMPTS || !retry) {
-                    throw e;
-                }
-                log.info("transaction aborted by the database ({}), attempt {} of {}", e.getMessage(), attempt, MAX_ATTEMPTS);
-            }
-        }
+        return transactions.run(work);
     }
 
     /** A body parsed once, in the request thread: the callback, or why it is quarantined. */

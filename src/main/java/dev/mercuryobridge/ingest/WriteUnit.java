@@ -1,5 +1,6 @@
 package dev.mercuryobridge.ingest;
 
+import dev.mercuryobridge.db.Transactions;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
 import dev.mercuryobridge.outbox.Outbox;
 import dev.mercuryobridge.outbox.OutboxMessage;
@@ -50,7 +51,7 @@ final class WriteUnit {
      * Another writer created a transaction's state row between our lock and our write: the whole
      * database transaction is rolled back and run again, and then finds the row.
      */
-    static final class ConcurrentStateCreation extends RuntimeException {
+    static final class ConcurrentStateCreation extends Transactions.ConcurrentWriteException {
         ConcurrentStateCreation(String transactionId) {
             super("the state of transaction " + transactionId + " was created concurrently");
         }
