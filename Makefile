@@ -65,17 +65,23 @@ fuzz: jdk
 # Dev mode, the topic watcher and the benchmark run from the test classpath: the embedded
 # PostgreSQL and Kafka live there, not in the production jar.
 DEV_CP = target/classes:target/test-classes:$$(cat target/test-classpath.txt)
+# make run and make watch: logback-dev.xml shows the service's own lines and only WARN/ERROR of the
+# libraries. Allowed up front rather than warned about by the JVM: lz4 (Kafka's compression) loads
+# native code, as in the image; the embedded broker unmaps its files with sun.misc.Unsafe (JDK 24+).
+DEV_JAVA = java --enable-native-access=ALL-UNNAMED \
+  $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow) \
+  -Dlogback.configurationFile=logback-dev.xml -cp $(DEV_CP)
 
 classpath: jdk
 	$(MVN) $(MVN_FLAGS) -q -DskipTests test-compile dependency:build-classpath \
 	  -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
 
 run: classpath
-	exec java -cp $(DEV_CP) dev.mercuryobridge.dev.DevMode
+	@exec $(DEV_JAVA) dev.mercuryobridge.dev.DevMode
 
 # make watch TOPIC=mercuryo.transactions.v1   (against make run's broker, or KAFKA_BOOTSTRAP_SERVERS)
 watch: classpath
-	exec java -cp $(DEV_CP) dev.mercuryobridge.dev.Watch $(TOPIC)
+	@exec $(DEV_JAVA) dev.mercuryobridge.dev.Watch $(TOPIC)
 
 # Callback-to-Kafka latency at a steady light load; prints percentiles and ratios to a baseline.
 bench: classpath

@@ -40,6 +40,7 @@ class LogFormatTest {
                     .log("sell request {} is {} at Mercuryo", "0ab3f70c72c0f5056", "succeeded");
             log.atWarn().addKeyValue("event_id", "6f1c1a4e-9a57-4b0e-a3c4-6d0f2b8f3c11").addKeyValue("outcome", "quarantined")
                     .log("quarantined a signed callback");
+            log.info("a line without fields");
         } finally {
             context.stop();
             System.setOut(original);
@@ -51,7 +52,7 @@ class LogFormatTest {
     void json_format_writes_one_json_object_per_line_with_the_lines_fields() throws Exception {
         List<String> lines = logWith("json");
 
-        assertThat(lines).hasSize(2);
+        assertThat(lines).hasSize(3);
         JsonNode first = Json.MAPPER.readTree(lines.get(0));
         assertThat(first.get("level").asText()).isEqualTo("INFO");
         assertThat(first.get("loggerName").asText()).isEqualTo("dev.mercuryobridge.reconcile.SellRequestCheck");
@@ -66,9 +67,11 @@ class LogFormatTest {
     void text_stays_the_default_with_the_fields_after_the_message() throws Exception {
         List<String> lines = logWith(null);
 
-        assertThat(lines).hasSize(2);
+        assertThat(lines).hasSize(3);
         assertThat(lines.get(0)).contains("INFO").contains("sell request 0ab3f70c72c0f5056 is succeeded at Mercuryo")
-                .contains("transaction_id=0ab3f70c72c0f5056").doesNotStartWith("{");
+                .contains("at Mercuryo transaction_id=0ab3f70c72c0f5056").doesNotStartWith("{");
+        // A line without fields ends with its message, no trailing separator.
+        assertThat(lines.get(2)).endsWith(" - a line without fields");
     }
 
     @Test

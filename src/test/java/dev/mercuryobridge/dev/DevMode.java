@@ -3,6 +3,7 @@ package dev.mercuryobridge.dev;
 import dev.mercuryobridge.App;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.json.Json;
+import dev.mercuryobridge.outbox.KafkaClients;
 import dev.mercuryobridge.simulator.CallbackSender;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;
@@ -10,6 +11,8 @@ import dev.mercuryobridge.simulator.Scenario;
 import dev.mercuryobridge.simulator.Truth;
 import dev.mercuryobridge.testing.TestKafka;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.apache.kafka.clients.admin.Admin;
+import sun.misc.Signal;
 
 import java.io.IOException;
 import java.net.URI;
@@ -21,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -68,7 +72,13 @@ public final class DevMode {
         env.put("RECONCILE_GRACE_PERIOD", "PT10S");
         env.putAll(System.getenv());
         Config config = Config.fromEnvironment(env);
+        // The service's start-up lines all come before the banner: the topics exist before it
+        // starts (its relay finds them), and the relay, on a thread of its own, is publishing.
+        try (Admin admin = new KafkaClients(config).admin()) {
+            KafkaClients.ensureTopics(admin, config);
+        }
         App app = App.start(config);
+        awaitPublisher(app);
 
         System.out.printf("""
 
@@ -97,19 +107,40 @@ public final class DevMode {
         registerCardUsers(scenario.truth(), URI.create("http://127.0.0.1:" + app.adminPort()), config.adminToken());
         playScenario(scenario, sim, URI.create("http://127.0.0.1:" + app.httpPort()), config.signKeys().getFirst());
 
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // Ctrl-C (or kill) stops everything in order: the service, the broker, the simulator, the
+        // database. Not from a shutdown hook: Kafka's test kit and zonky register hooks of their
+        // own that delete the broker's directory and stop PostgreSQL at once, under the running
+        // service (a screen of ERRORs). A second Ctrl-C exits at once, through those hooks.
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String name : List.of("INT", "TERM", "HUP")) {
+            Signal.handle(new Signal(name), signal -> {
+                if (stop.getCount() == 0) {
+                    System.exit(128 + signal.getNumber());
+                }
+                stop.countDown();
+            });
+        }
+        stop.await();
+        int status = 0;
+        try {
             app.close();
             kafka.close();
             sim.close();
-            try {
-                pg.close();
-            } catch (IOException e) {
-                System.err.println("could not stop the embedded PostgreSQL: " + e.getMessage());
-            }
-            stopped.countDown();
-        }, "dev-shutdown"));
-        stopped.await();
+            pg.close();
+        } catch (IOException | RuntimeException e) {
+            System.err.println("dev mode did not stop cleanly:");
+            e.printStackTrace();
+            status = 1;
+        }
+        System.exit(status);
+    }
+
+    /** Until the relay holds the publisher's lock (it says so in the log), or 30 s have passed. */
+    private static void awaitPublisher(App app) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!app.relay().status().leader() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
     }
 
     /**

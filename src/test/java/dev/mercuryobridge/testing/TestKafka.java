@@ -9,6 +9,7 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -73,7 +74,7 @@ public final class TestKafka implements AutoCloseable {
                     .setConfigProp("broker.session.timeout.ms", "2000")
                     .setConfigProp("broker.heartbeat.interval.ms", "500")
                     .build();
-            cluster.format();
+            formatQuietly(cluster);
             cluster.startup();
             cluster.waitForReadyBrokers();
             TcpForwarder forwarder = new TcpForwarder(port, () -> cluster.brokers().get(0)
@@ -81,6 +82,39 @@ public final class TestKafka implements AutoCloseable {
             return new TestKafka(cluster, forwarder, port);
         } catch (Exception e) {
             throw new IllegalStateException("could not start the embedded Kafka broker", e);
+        }
+    }
+
+    /**
+     * Kafka's storage tool prints its progress ("Formatting metadata directory ...", "Bootstrap
+     * metadata: ...") to the System.out it finds when the test kit makes it. Those two lines go;
+     * everything else printed meanwhile passes through, and a failure still throws with its reason.
+     */
+    private static synchronized void formatQuietly(KafkaClusterTestKit cluster) throws Exception {
+        PrintStream out = System.out;
+        System.setOut(new WithoutStorageToolProgress(out));
+        try {
+            cluster.format();
+        } finally {
+            System.setOut(out);
+        }
+    }
+
+    private static final class WithoutStorageToolProgress extends PrintStream {
+        WithoutStorageToolProgress(PrintStream out) {
+            super(out, true, out.charset());
+        }
+
+        @Override
+        public void println(String line) {
+            if (line == null || !line.startsWith("Bootstrap metadata: ")) {
+                super.println(line);
+            }
+        }
+
+        @Override
+        public PrintStream format(String format, Object... args) {
+            return format.startsWith("Formatting ") ? this : super.format(format, args);
         }
     }
 
