@@ -1,8 +1,6 @@
 package dev.mercuryobridge.config;
 
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * How long database work may wait and run, and the second connection pool. The callback path
@@ -20,7 +18,7 @@ public record DatabaseLimits(
 
     private static final Duration MAX = Duration.ofDays(1);
 
-    static DatabaseLimits read(Config.Reader r) {
+    static DatabaseLimits read(Settings r) {
         DatabaseLimits limits = new DatabaseLimits(
                 r.duration("DATABASE_LOCK_TIMEOUT", Duration.ofSeconds(2)),
                 r.duration("DATABASE_STATEMENT_TIMEOUT", Duration.ofSeconds(5)),
@@ -41,20 +39,9 @@ public record DatabaseLimits(
     }
 
     /** PostgreSQL counts these in whole milliseconds, and 0 would mean no limit at all. */
-    private static void checkRange(Config.Reader r, String name, Duration d) {
+    private static void checkRange(Settings r, String name, Duration d) {
         if (d.toMillis() < 1 || d.compareTo(MAX) > 0) {
             r.problems.add(name + ": must be between PT0.001S and PT24H (got " + d + ")");
         }
-    }
-
-    Map<String, String> masked() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("DATABASE_LOCK_TIMEOUT", lockTimeout.toString());
-        m.put("DATABASE_STATEMENT_TIMEOUT", statementTimeout.toString());
-        m.put("DATABASE_REPORTS_POOL_SIZE", String.valueOf(reportsPoolSize));
-        m.put("DATABASE_REPORTS_STATEMENT_TIMEOUT", reportsStatementTimeout.toString());
-        m.put("CALLBACK_PARTITIONS_AHEAD", String.valueOf(partitionsAhead));
-        m.put("CALLBACK_PARTITION_DDL_TIMEOUT", partitionDdlTimeout.toString());
-        return m;
     }
 }

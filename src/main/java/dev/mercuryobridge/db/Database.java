@@ -36,15 +36,8 @@ public final class Database implements AutoCloseable {
      * DATABASE_USER and DATABASE_PASSWORD are needed, not the service's whole configuration.
      */
     public static Database fromEnvironment(java.util.Map<String, String> env) {
-        String url = env.get("DATABASE_URL");
-        if (url == null || url.isBlank()) {
-            throw new dev.mercuryobridge.config.ConfigException(
-                    "DATABASE_URL: is required (a JDBC URL such as jdbc:postgresql://localhost:5432/mercuryo_bridge)");
-        }
-        if (!url.trim().startsWith("jdbc:postgresql://")) {
-            throw new dev.mercuryobridge.config.ConfigException("DATABASE_URL: must start with jdbc:postgresql://");
-        }
-        return connect(url.trim(), env.getOrDefault("DATABASE_USER", "postgres"), env.getOrDefault("DATABASE_PASSWORD", ""));
+        Config.ForCommands settings = Config.forCommands(env);
+        return connect(settings.databaseUrl(), settings.databaseUser(), settings.databasePassword());
     }
 
     /** A small pool for one-off work such as the report command. */

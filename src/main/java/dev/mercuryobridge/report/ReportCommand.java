@@ -1,5 +1,6 @@
 package dev.mercuryobridge.report;
 
+import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.config.ConfigException;
 import dev.mercuryobridge.db.Database;
 
@@ -33,20 +34,16 @@ public final class ReportCommand {
             return 2;
         }
         ReportRequest request;
+        Config.ForCommands settings;
         try {
+            settings = Config.forCommands(env);
             request = ReportRequest.parse(opts.get("from"), opts.get("to"), opts.get("format"), opts.get("zone"),
-                    maxDays(env));
+                    settings.reportMaxDays());
         } catch (ReportRequest.InvalidReportRequest | ConfigException e) {
             System.err.println("report: " + e.getMessage());
             return 2;
         }
-        Database opened;
-        try {
-            opened = Database.fromEnvironment(env);
-        } catch (ConfigException e) {
-            System.err.println("report: " + e.getMessage());
-            return 2;
-        }
+        Database opened = Database.connect(settings.databaseUrl(), settings.databaseUser(), settings.databasePassword());
         try (Database database = opened) {
             ReconciliationReport report = new ReconciliationReport(database.dsl(), Clock.systemUTC());
             String out = opts.get("out");
@@ -77,22 +74,6 @@ public final class ReportCommand {
             System.err.println("report: failed: " + e.getMessage());
             return 1;
         }
-    }
-
-    private static int maxDays(Map<String, String> env) {
-        String raw = env.get("REPORT_MAX_DAYS");
-        if (raw == null || raw.isBlank()) {
-            return ReportRequest.DEFAULT_MAX_DAYS;
-        }
-        try {
-            int n = Integer.parseInt(raw.trim());
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new ConfigException("REPORT_MAX_DAYS: must be a whole number of days, at least 1 (got '" + raw + "')");
     }
 
     static Map<String, String> options(String[] args) {

@@ -358,12 +358,31 @@ class ConfigTest {
     }
 
     @Test
-    void every_setting_has_a_row_in_the_readme_configuration_table() throws Exception {
+    void every_setting_has_a_row_with_its_default_in_the_readme_configuration_table() throws Exception {
         String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
         String table = readme.substring(readme.indexOf("## Configuration"), readme.indexOf("## Production"));
 
-        for (String name : Config.fromEnvironment(validEnv()).masked().keySet()) {
-            assertThat(table).as(name).containsPattern("\\| `" + name + "`|/ `" + name + "` \\|");
+        List<Settings.Setting> settings = Config.settings();
+        assertThat(settings.stream().map(Settings.Setting::name))
+                .containsExactlyElementsOf(Config.fromEnvironment(validEnv()).masked().keySet());
+        for (Settings.Setting s : settings) {
+            String row = table.lines().filter(l -> l.matches("\\| `" + s.name() + "`.*") || l.contains("/ `" + s.name() + "` |"))
+                    .findFirst().orElseThrow(() -> new AssertionError(s.name() + " has no row in the README's table"));
+            String defaultColumn = row.split("\\|")[2];
+            if (s.defaultValue() == null) {
+                assertThat(defaultColumn).as(s.name()).contains("required");
+            } else if (s.defaultValue().isEmpty()) {
+                assertThat(defaultColumn).as(s.name()).contains("empty");
+            } else if (s.defaultValue().startsWith("(")) {
+                assertThat(defaultColumn).as(s.name()).contains(s.defaultValue().replaceAll("[()]", ""));
+            } else if (s.defaultValue().startsWith("P")) {
+                // A duration may be written either way (P7D is PT168H).
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("`(P[^`]+)`").matcher(defaultColumn);
+                assertThat(m.find()).as(s.name()).isTrue();
+                assertThat(java.time.Duration.parse(m.group(1))).as(s.name()).isEqualTo(java.time.Duration.parse(s.defaultValue()));
+            } else {
+                assertThat(defaultColumn).as(s.name()).contains("`" + s.defaultValue() + "`");
+            }
         }
     }
 }
