@@ -1,7 +1,7 @@
 package dev.mercuryobridge;
 
 import dev.mercuryobridge.admin.AdminRoutes;
-import dev.mercuryobridge.admin.Health;
+import dev.mercuryobridge.http.Health;
 import dev.mercuryobridge.admin.TransactionQueries;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.db.Database;

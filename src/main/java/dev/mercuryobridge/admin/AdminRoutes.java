@@ -1,6 +1,7 @@
 package dev.mercuryobridge.admin;
 
 import dev.mercuryobridge.http.ApiException;
+import dev.mercuryobridge.http.Health;
 import dev.mercuryobridge.http.Params;
 import dev.mercuryobridge.ingest.QuarantineService;
 import io.javalin.config.RoutesConfig;

@@ -1,6 +1,6 @@
 package dev.mercuryobridge.outbox;
 
-import dev.mercuryobridge.admin.Health;
+import dev.mercuryobridge.http.Health;
 import org.apache.kafka.clients.admin.Admin;
 
 import java.util.concurrent.TimeUnit;

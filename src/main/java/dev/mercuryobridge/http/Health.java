@@ -1,6 +1,5 @@
-package dev.mercuryobridge.admin;
+package dev.mercuryobridge.http;
 
-import dev.mercuryobridge.http.LogThrottle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,4 +1,4 @@
-package dev.mercuryobridge.admin;
+package dev.mercuryobridge.http;
 
 import org.junit.jupiter.api.Test;
 
