@@ -85,6 +85,11 @@ public final class App implements AutoCloseable {
     }
 
     public static App start(Config config) {
+        return start(config, Clock.systemUTC());
+    }
+
+    /** Starts the service with every component on this clock (tests pass a fixed or moving one). */
+    public static App start(Config config, Clock clock) {
         log.info("starting mercuryo-bridge with {}", config.masked());
         Database database = Database.connect(config);
         // Reports and the reconciler have a pool of their own: they can never take the callbacks' connections.
@@ -97,7 +102,7 @@ public final class App implements AutoCloseable {
             new JvmMemoryMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
             // Read from the database, so every replica reports them (the alert rules use them).
-            new ReconcileMetrics(reports.dsl(), Clock.systemUTC()).bindTo(registry);
+            new ReconcileMetrics(reports.dsl(), clock).bindTo(registry);
             new CallbackPartitionMetrics(reports.dsl()).bindTo(registry);
 
             ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -105,11 +110,11 @@ public final class App implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            CallbackPartitions partitions = new CallbackPartitions(reports.dsl(), Clock.systemUTC(),
+            CallbackPartitions partitions = new CallbackPartitions(reports.dsl(), clock,
                     config.databaseLimits().partitionsAhead(), config.databaseLimits().partitionDdlTimeout(), maintenance,
                     Duration.ofMinutes(1));
             maintenance.scheduleWithFixedDelay(partitions::ensure, 0, 6, TimeUnit.HOURS);
-            maintenance.scheduleWithFixedDelay(() -> Outbox.purgePublished(database.dsl(), config.outboxRetention()),
+            maintenance.scheduleWithFixedDelay(() -> Outbox.purgePublished(database.dsl(), config.outboxRetention(), clock),
                     1, 60, TimeUnit.MINUTES);
 
             SignatureVerifier verifier = new SignatureVerifier(config.signKeys(), config.signatureVariants().stream()
@@ -119,23 +124,23 @@ public final class App implements AutoCloseable {
             Timeouts callbackTimeouts = new Timeouts(config.databaseLimits().lockTimeout(),
                     config.databaseLimits().statementTimeout());
             IngestService ingest = new IngestService(callbackTimeouts.onEachTransaction(database.dsl()), messages,
-                    callbackMetrics, Clock.systemUTC());
+                    callbackMetrics, clock);
             KafkaClients kafka = new KafkaClients(config);
             OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka, registry);
             KafkaHealth kafkaHealth = new KafkaHealth(kafka.admin(), relay);
-            QuarantineService quarantine = new QuarantineService(ingest, database.dsl());
+            QuarantineService quarantine = new QuarantineService(ingest, database.dsl(), clock);
             TransactionQueries transactions = new TransactionQueries(database.dsl());
 
             MercuryoClient mercuryo = new MercuryoClient(config.mercuryoApiBaseUrl(), config.mercuryoPartnerToken(),
                     new MercuryoClient.Settings(config.mercuryoApiTimeout(), 4, Duration.ofMillis(200), Duration.ofSeconds(5)));
             // The reconciler writes what the API says through the same write path, on its own pool.
             IngestService reconcilerIngest = new IngestService(callbackTimeouts.onEachTransaction(reports.dsl()), messages,
-                    IngestListener.NONE, Clock.systemUTC());
+                    IngestListener.NONE, clock);
             Reconciler reconciler = new Reconciler(config, reports.dsl(), reconcilerIngest, new Findings(messages), mercuryo,
-                    registry, Clock.systemUTC());
+                    registry, clock);
 
             // Readiness is unauthenticated: it names what is down, never an address or an error text.
-            Health health = new Health(Clock.systemUTC())
+            Health health = new Health(clock)
                     .add("database", () -> database.reachable()
                             ? Health.Check.up("reachable")
                             : new Health.Check(Health.Status.DOWN, "unreachable"))
@@ -143,15 +148,15 @@ public final class App implements AutoCloseable {
                             ? Health.Check.up("applied")
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
                     .add("kafka", kafkaHealth)
-                    .add("reconciler", () -> reconcilerHealth(reconciler, config));
+                    .add("reconciler", () -> reconcilerHealth(reconciler, config, clock));
             ReconcileRoutes reconcileRoutes = new ReconcileRoutes(reports.dsl(), reconciler);
-            ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(reports.dsl(), Clock.systemUTC()),
+            ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(reports.dsl(), clock),
                     config.reportMaxDays());
 
             IngestQueue ingestQueue = new IngestQueue(ingest, new IngestQueue.Settings(config.ingestQueueCapacity(),
                     config.ingestBatchSize(), config.ingestBatchLinger(), config.ingestWriters()), registry);
             CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingestQueue, callbackMetrics, config.maxBodyBytes(),
-                    Clock.systemUTC());
+                    clock);
             AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
 
             Javalin publicServer = HttpServers.create("public", registry, config.shutdownTimeout(),
@@ -187,7 +192,7 @@ public final class App implements AutoCloseable {
      * it), degraded when the last run failed as a whole or none finished for three intervals. The
      * reason is on the run (admin API), not here: readiness is open to anyone.
      */
-    private static Health.Check reconcilerHealth(Reconciler reconciler, Config config) {
+    private static Health.Check reconcilerHealth(Reconciler reconciler, Config config, Clock clock) {
         var last = reconciler.lastRun();
         if (last.isEmpty()) {
             return Health.Check.up("no run yet");
@@ -199,7 +204,7 @@ public final class App implements AutoCloseable {
         }
         boolean scheduled = !config.mercuryoPartnerToken().isEmpty();
         java.time.Instant lastActivity = run.finishedAt() != null ? run.finishedAt() : run.startedAt();
-        if (scheduled && lastActivity.isBefore(java.time.Instant.now().minus(config.reconcileInterval().multipliedBy(3)))) {
+        if (scheduled && lastActivity.isBefore(clock.instant().minus(config.reconcileInterval().multipliedBy(3)))) {
             return new Health.Check(Health.Status.DEGRADED, "no run for more than three intervals; last was run " + run.id());
         }
         return Health.Check.up("last run " + run.id() + " " + run.status());

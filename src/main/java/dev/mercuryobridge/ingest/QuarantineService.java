@@ -5,6 +5,7 @@ import dev.mercuryobridge.db.generated.tables.records.QuarantineRecord;
 import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
 
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 
@@ -24,10 +25,12 @@ public final class QuarantineService {
 
     private final IngestService ingest;
     private final DSLContext dsl;
+    private final Clock clock;
 
-    public QuarantineService(IngestService ingest, DSLContext dsl) {
+    public QuarantineService(IngestService ingest, DSLContext dsl, Clock clock) {
         this.ingest = ingest;
         this.dsl = dsl;
+        this.clock = clock;
     }
 
     public List<Entry> list(boolean includeReplayed, int limit) {
@@ -56,7 +59,7 @@ public final class QuarantineService {
                 throw new ApiException(422, "still_invalid", e.getMessage());
             }
             Outcome outcome = ingest.record(tx, callback, q.getCallbackId(), DetectedBy.CALLBACK);
-            q.setReplayedAt(Instant.now());
+            q.setReplayedAt(clock.instant());
             q.setReplayResult(outcome.label());
             q.update();
             return new ReplayResult(id, outcome.label());

@@ -27,7 +27,7 @@ public final class KafkaHealth implements Supplier<Health.Check>, AutoCloseable 
 
     @Override
     public synchronized Health.Check get() {
-        long now = System.currentTimeMillis();
+        long now = System.nanoTime() / 1_000_000;   // a cache age: monotonic, not wall-clock time
         if (cached == null || now - cachedAt > CACHE_MILLIS) {
             cached = check();
             cachedAt = now;

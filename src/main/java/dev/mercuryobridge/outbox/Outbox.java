@@ -16,10 +16,10 @@ public final class Outbox {
      * transitions, events and findings they announced stay in their own tables. Unpublished rows
      * are never deleted, however old.
      */
-    public static void purgePublished(DSLContext dsl, java.time.Duration retention) {
+    public static void purgePublished(DSLContext dsl, java.time.Duration retention, java.time.Clock clock) {
         try {
             int deleted = dsl.deleteFrom(OUTBOX)
-                    .where(OUTBOX.PUBLISHED_AT.lt(java.time.Instant.now().minus(retention)))
+                    .where(OUTBOX.PUBLISHED_AT.lt(clock.instant().minus(retention)))
                     .execute();
             if (deleted > 0) {
                 log.info("outbox: removed {} row(s) published more than {} ago", deleted, retention);

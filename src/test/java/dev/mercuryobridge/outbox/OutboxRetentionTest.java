@@ -20,7 +20,7 @@ class OutboxRetentionTest {
             long unpublished = insert(dsl, "unpublished", null);
             // "retention.test" is no topic of the service's (and topics are not auto-created), so the
             // relay cannot publish the third row: it stays unpublished however old it gets.
-            Outbox.purgePublished(dsl, Duration.ofDays(7));
+            Outbox.purgePublished(dsl, Duration.ofDays(7), java.time.Clock.systemUTC());
 
             assertThat(dsl.fetchExists(OUTBOX, OUTBOX.ID.eq(old))).isFalse();
             assertThat(dsl.fetchExists(OUTBOX, OUTBOX.ID.eq(recent))).isTrue();
