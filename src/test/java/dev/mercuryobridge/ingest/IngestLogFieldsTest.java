@@ -53,7 +53,7 @@ class IngestLogFieldsTest {
 
     @Test
     void a_conflicting_final_status_is_logged_with_the_transaction_id_and_outcome() {
-        try (LogCapture log = LogCapture.of(IngestService.class)) {
+        try (LogCapture log = LogCapture.of(TransactionUpdates.class)) {
             assertThat(app.postCallback(TRANSACTION_PATH, transaction("lf-conflict", "buy", "paid", 100)).statusCode())
                     .isEqualTo(200);
             assertThat(app.postCallback(TRANSACTION_PATH, transaction("lf-conflict", "buy", "cancelled", 200)).statusCode())
