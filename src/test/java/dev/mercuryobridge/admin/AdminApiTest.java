@@ -3,9 +3,8 @@ package dev.mercuryobridge.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -19,17 +18,8 @@ import static dev.mercuryobridge.testing.Callbacks.transaction;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class AdminApiTest {
-    private static TestApp app;
-
-    @BeforeAll
-    static void start() {
-        app = TestApp.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-    }
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass();
 
     private static JsonNode json(HttpResponse<String> r) throws Exception {
         return Json.MAPPER.readTree(r.body());

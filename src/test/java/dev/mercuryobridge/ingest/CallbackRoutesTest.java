@@ -3,9 +3,8 @@ package dev.mercuryobridge.ingest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
@@ -31,17 +30,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Every answer of the callback routes, through real HTTP into a real PostgreSQL. */
 class CallbackRoutesTest {
-    private static TestApp app;
-
-    @BeforeAll
-    static void start() {
-        app = TestApp.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-    }
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass();
 
     private static String id() {
         return "tx" + UUID.randomUUID().toString().replace("-", "").substring(0, 15);

@@ -5,9 +5,8 @@ import dev.mercuryobridge.db.Timeouts;
 import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -45,20 +44,11 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 class CallbackTimeLimitsTest {
     private static final Duration LOCK_TIMEOUT = Duration.ofSeconds(1);
     private static final int REPORTS_POOL = 2;
-    private static TestApp app;
-
-    @BeforeAll
-    static void start() {
-        app = TestApp.start(Map.of(
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass(Map.of(
                 "DATABASE_LOCK_TIMEOUT", LOCK_TIMEOUT.toString(),
                 "DATABASE_REPORTS_POOL_SIZE", String.valueOf(REPORTS_POOL),
                 "INGEST_WRITERS", "2"));
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-    }
 
     @Test
     void a_callback_of_a_locked_transaction_answers_503_in_the_lock_timeout_while_another_answers_200() throws Exception {

@@ -1,9 +1,8 @@
 package dev.mercuryobridge.ingest;
 
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,17 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Idempotency under real concurrency: the database's unique constraints decide, not a read. */
 class ConcurrentDuplicatesTest {
-    private static TestApp app;
-
-    @BeforeAll
-    static void start() {
-        app = TestApp.start(java.util.Map.of("DATABASE_POOL_SIZE", "50"));
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-    }
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass(java.util.Map.of("DATABASE_POOL_SIZE", "50"));
 
     private static List<Integer> postConcurrently(List<String> bodies) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(bodies.size());

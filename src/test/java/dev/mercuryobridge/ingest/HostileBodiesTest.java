@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -25,17 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * real PostgreSQL: each is answered 200, kept byte for byte and quarantined with a reason.
  */
 class HostileBodiesTest {
-    private static TestApp app;
-
-    @BeforeAll
-    static void start() {
-        app = TestApp.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-    }
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass();
 
     private static String tx(String extra) {
         return "{\"data\":{\"id\":\"h" + UUID.randomUUID().toString().substring(0, 8) + "\",\"type\":\"buy\",\"status\":\"new\","

@@ -5,9 +5,8 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.mercuryobridge.testing.LogCapture;
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
@@ -27,17 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Card event id and the outcome as fields, not only inside the message text.
  */
 class IngestLogFieldsTest {
-    private static TestApp app;
-
-    @BeforeAll
-    static void start() {
-        app = TestApp.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-    }
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass();
 
     private static Map<String, String> fields(ILoggingEvent e) {
         Map<String, String> f = new HashMap<>();

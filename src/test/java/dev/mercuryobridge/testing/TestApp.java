@@ -4,6 +4,9 @@ import dev.mercuryobridge.App;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.ingest.SignatureVerifier;
 import org.jooq.DSLContext;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,7 +20,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** The real application on a fresh database and random ports, with a small HTTP client. */
-public final class TestApp implements AutoCloseable {
+public final class TestApp implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
     public static final String SIGN_KEY = "test-sign-key-0123456789abcdef";
     public static final String OLD_SIGN_KEY = "old-sign-key-fedcba9876543210";
     public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -25,10 +28,39 @@ public final class TestApp implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicLong TOPIC_COUNTER = new java.util.concurrent.atomic.AtomicLong();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private final App app;
+    private App app;
+    /** For {@link #perClass}: what the app starts with when the test class starts. */
+    private final Map<String, String> overrides;
 
     private TestApp(App app) {
         this.app = app;
+        this.overrides = Map.of();
+    }
+
+    private TestApp(Map<String, String> overrides) {
+        this.overrides = Map.copyOf(overrides);
+    }
+
+    /**
+     * One app for a whole test class, started before its first test and closed after its last:
+     * {@code @RegisterExtension static final TestApp app = TestApp.perClass();}
+     */
+    public static TestApp perClass() {
+        return perClass(Map.of());
+    }
+
+    public static TestApp perClass(Map<String, String> overrides) {
+        return new TestApp(overrides);
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        app = start(overrides).app;
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
     }
 
     public static TestApp start() {
@@ -166,6 +198,8 @@ public final class TestApp implements AutoCloseable {
 
     @Override
     public void close() {
-        app.close();
+        if (app != null) {
+            app.close();
+        }
     }
 }
