@@ -91,7 +91,7 @@ bench-ingest: build classpath
 # (one or two instances) with its own PostgreSQL and Kafka processes; checks after each and exits
 # non-zero if any fails. CHAOS_ARGS="kafkaDown=20 faults=1,3" etc. (see chaos/ChaosSuite.java).
 chaos: build classpath
-	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.chaos.ChaosSuite $(CHAOS_ARGS)
+	exec java --enable-native-access=ALL-UNNAMED -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.chaos.ChaosSuite $(CHAOS_ARGS)
 
 # The relay draining a 100,000-row backlog on a durable database, beside a bare producer.
 bench-drain: classpath

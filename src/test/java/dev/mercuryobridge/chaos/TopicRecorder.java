@@ -58,7 +58,11 @@ final class TopicRecorder implements AutoCloseable {
                 List<PartitionInfo> infos = List.of();
                 while (running && infos.isEmpty()) {
                     // The service creates its topics when its relay starts.
-                    infos = consumer.listTopics(Duration.ofSeconds(5)).getOrDefault(topic, List.of());
+                    try {
+                        infos = consumer.listTopics(Duration.ofSeconds(5)).getOrDefault(topic, List.of());
+                    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                        // A slow broker (a loaded machine): ask again.
+                    }
                     if (infos.isEmpty()) {
                         Thread.sleep(200);
                     }
@@ -110,6 +114,13 @@ final class TopicRecorder implements AutoCloseable {
         }
     }
 
+    /** Throws if the reader has stopped on an error. */
+    void check() {
+        if (failure.get() != null) {
+            throw new IllegalStateException("the topic reader failed", failure.get());
+        }
+    }
+
     boolean seen(String cloudEventId) {
         return firstSeenNanos.containsKey(cloudEventId);
     }
@@ -138,9 +149,7 @@ final class TopicRecorder implements AutoCloseable {
                     .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
         }
         while (ends.entrySet().stream().anyMatch(e -> positions.getOrDefault(e.getKey(), 0L) < e.getValue())) {
-            if (failure.get() != null) {
-                throw new IllegalStateException("the topic reader failed", failure.get());
-            }
+            check();
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the topics were not read to their end within " + timeout.toSeconds()
                         + " s (read " + positions + ", end " + ends + ")");
