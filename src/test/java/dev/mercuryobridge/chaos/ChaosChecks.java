@@ -46,9 +46,12 @@ final class ChaosChecks {
         }
     }
 
-    /** One record as read from Kafka; {@code id}, {@code sequence} and {@code status} parsed from the CloudEvent. */
-    record Message(String topic, int partition, long offset, String key, byte[] value, String id, Integer sequence,
-                   String status) {}
+    /**
+     * One record as read from Kafka: {@code timestamp} is the producer's (when the relay sent it);
+     * {@code id}, {@code sequence} and {@code status} are parsed from the CloudEvent.
+     */
+    record Message(String topic, int partition, long offset, long timestamp, String key, byte[] value, String id,
+                   Integer sequence, String status) {}
 
     record Transition(String transactionId, int sequence, String status) {}
 
@@ -222,7 +225,8 @@ final class ChaosChecks {
         List<Integer> sequences = firsts.stream().map(Message::sequence).toList();
         for (int i = 0; i < sequences.size(); i++) {
             if (!Objects.equals(sequences.get(i), i + 1)) {
-                problem("transaction %s: sequences on Kafka %s are not 1, 2, 3, … in order", tx, sequences);
+                problem("transaction %s: sequences on Kafka %s are not 1, 2, 3, … in order (first copies at p%d offsets %s)",
+                        tx, sequences, firsts.getFirst().partition(), firsts.stream().map(Message::offset).toList());
                 return;
             }
         }

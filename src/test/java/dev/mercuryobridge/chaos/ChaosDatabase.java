@@ -3,6 +3,10 @@ package dev.mercuryobridge.chaos;
 import dev.mercuryobridge.outbox.RelayLock;
 
 import javax.sql.DataSource;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -87,6 +91,22 @@ final class ChaosDatabase {
                 }
             }
             return new ChaosChecks.Stored(hashes, events, cardEvents, transitions, outbox);
+        }
+    }
+
+    /** The outbox rows of the keys, in id order, as tab-separated lines: for reading a failure after the run. */
+    void dumpOutbox(String keyPrefix, Path file) throws SQLException, IOException {
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement("select id, topic,"
+                + " message_key, event_id, created_at, published_at from outbox where message_key like ? order by id");
+             BufferedWriter out = Files.newBufferedWriter(file)) {
+            s.setString(1, keyPrefix + "%");
+            out.write("id\ttopic\tkey\tevent_id\tcreated_at\tpublished_at\n");
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    out.write(rs.getLong(1) + "\t" + rs.getString(2) + "\t" + rs.getString(3) + "\t" + rs.getString(4)
+                            + "\t" + rs.getString(5) + "\t" + rs.getString(6) + "\n");
+                }
+            }
         }
     }
 

@@ -411,6 +411,8 @@ public final class ChaosSuite {
         }
         ChaosChecks.Stored stored = db.snapshot(run + "-");
         List<ChaosChecks.Message> messages = recorder.messages();
+        dumpRecords(messages, dir.resolve("records.tsv"));
+        db.dumpOutbox(run + "-", dir.resolve("outbox.tsv"));
         System.out.printf("%nfinal check, all %d records of both topics read again; load average %s; %s s in all%n%n",
                 messages.size(), loadAverage(), fmt((System.nanoTime() - started) / 1e9));
         printHeader();
@@ -432,8 +434,23 @@ public final class ChaosSuite {
         for (PhaseRun r : runs) {
             System.out.printf("  %d: %s%n", r.number(), r.note());
         }
+        if (!recorder.rewrittenOffsets().isEmpty()) {
+            System.out.println("  ! records acknowledged by Kafka were replaced at " + recorder.rewrittenOffsets());
+            ok = false;
+        }
         System.out.println(ok ? "\nmake chaos: every check passed" : "\nmake chaos: FAILED");
         return ok;
+    }
+
+    /** Every record read, as tab-separated lines in the order read: for reading a failure after the run. */
+    private static void dumpRecords(List<ChaosChecks.Message> messages, Path file) throws java.io.IOException {
+        try (java.io.BufferedWriter out = Files.newBufferedWriter(file)) {
+            out.write("topic\tpartition\toffset\ttimestamp\tkey\tid\n");
+            for (ChaosChecks.Message m : messages) {
+                out.write(m.topic() + "\t" + m.partition() + "\t" + m.offset() + "\t"
+                        + java.time.Instant.ofEpochMilli(m.timestamp()) + "\t" + m.key() + "\t" + m.id() + "\n");
+            }
+        }
     }
 
     private static void printHeader() {

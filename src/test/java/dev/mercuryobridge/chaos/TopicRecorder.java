@@ -25,8 +25,8 @@ import java.util.stream.Collectors;
 
 /**
  * Reads the topics from their beginning, all partitions, for the whole run, and keeps every
- * record (bytes as published) with the time it was first seen. No consumer group: nothing is
- * committed, nothing is skipped.
+ * record (bytes as published) with the time it was first seen; a record read again at the same
+ * offset is kept once. No consumer group: nothing is committed, nothing is skipped.
  */
 final class TopicRecorder implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,6 +36,8 @@ final class TopicRecorder implements AutoCloseable {
     private final List<ChaosChecks.Message> messages = new ArrayList<>();
     private final Map<String, Long> firstSeenNanos = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> byOffset = new java.util.HashMap<>();
+    private final List<String> rewritten = new ArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final Thread thread;
     private volatile boolean running = true;
@@ -106,8 +108,19 @@ final class TopicRecorder implements AutoCloseable {
         } catch (IOException e) {
             // Not a CloudEvent: kept without an id; the checks report it.
         }
+        String where = r.topic() + " p" + r.partition() + "@" + r.offset();
         synchronized (messages) {
-            messages.add(new ChaosChecks.Message(r.topic(), r.partition(), r.offset(), r.key(), r.value(), id, sequence, status));
+            byte[] before = byOffset.putIfAbsent(where, r.value());
+            if (before != null) {
+                // Read again (the consumer went back after the broker restarted): the same record,
+                // unless the broker lost what it had acknowledged and wrote something else there.
+                if (!java.util.Arrays.equals(before, r.value())) {
+                    rewritten.add(where);
+                }
+                return;
+            }
+            messages.add(new ChaosChecks.Message(r.topic(), r.partition(), r.offset(), r.timestamp(), r.key(), r.value(), id,
+                    sequence, status));
         }
         if (id != null) {
             firstSeenNanos.putIfAbsent(id, now);
@@ -123,6 +136,13 @@ final class TopicRecorder implements AutoCloseable {
 
     boolean seen(String cloudEventId) {
         return firstSeenNanos.containsKey(cloudEventId);
+    }
+
+    /** Offsets that were read twice with different records: the broker lost acknowledged records. */
+    List<String> rewrittenOffsets() {
+        synchronized (messages) {
+            return List.copyOf(rewritten);
+        }
     }
 
     int count() {
