@@ -20,13 +20,14 @@ export PATH := $(FOUND_JDK)/bin:$(PATH)
 # Maven's own libraries touch sun.misc.Unsafe; JDK 24+ warns about it on every run.
 export MAVEN_OPTS ?= $(if $(shell [ "$(call jdk_major,$(FOUND_JDK))" -ge 24 ] 2>/dev/null && echo y),--sun-misc-unsafe-memory-access=allow)
 
-.PHONY: help jdk build test fuzz run watch bench bench-ingest bench-drain bench-reconcile bench-report report clean classpath \
+.PHONY: help jdk build test fuzz chaos run watch bench bench-ingest bench-drain bench-reconcile bench-report report clean classpath \
         image image-tools image-test observability-check
 
 help:
 	@echo "make run    start the service on embedded PostgreSQL 17 (dev mode)"
 	@echo "make test   run the whole test suite (real PostgreSQL, no Docker)"
 	@echo "make fuzz   over 100,000 mutated signed callback bodies against the real app (make test runs a slice)"
+	@echo "make chaos  faults under load against the production jar: kill -9, database crash, Kafka down, relay session killed, publisher killed"
 	@echo "make build  build target/mercuryo-bridge.jar"
 	@echo "make watch  print the messages of a topic (TOPIC=mercuryo.transactions.v1)"
 	@echo "make bench  callback-to-Kafka latency benchmark"
@@ -91,6 +92,12 @@ bench: classpath
 # bad-signature ceiling of the same run.
 bench-ingest: build classpath
 	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.IngestBenchmark $(BENCH_ARGS)
+
+# Five faults, one at a time, injected under steady signed-callback load into the production jar
+# (one or two instances) with its own PostgreSQL and Kafka processes; checks after each and exits
+# non-zero if any fails. CHAOS_ARGS="kafkaDown=20 faults=1,3" etc. (see chaos/ChaosSuite.java).
+chaos: build classpath
+	exec java --enable-native-access=ALL-UNNAMED -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.chaos.ChaosSuite $(CHAOS_ARGS)
 
 # The relay draining a 100,000-row backlog on a durable database, beside a bare producer.
 bench-drain: classpath

@@ -1,10 +1,10 @@
 package dev.mercuryobridge.bench;
 
 import dev.mercuryobridge.ingest.SignatureVerifier;
+import dev.mercuryobridge.testing.DurablePostgres;
+import dev.mercuryobridge.testing.ServiceProcess;
 import dev.mercuryobridge.testing.TestKafka;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -53,50 +53,21 @@ public final class IngestBenchmark {
         int connections = opts.get("connections");
         int port = opts.get("port");
         // -Dbench.jar=... measures another build (e.g. the previous commit's) against the same load.
-        Path jar = Path.of(System.getProperty("bench.jar", "target/mercuryo-bridge.jar"));
-        if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException(jar + " is missing; make bench-ingest builds it first");
-        }
+        Path jar = ServiceProcess.jar("make bench-ingest");
         Path pgDir = Files.createTempDirectory("bench-ingest-pg");
         Path log = Path.of("target", "bench-ingest-service.log").toAbsolutePath();
+        Files.deleteIfExists(log);
         System.out.printf("mercuryo-bridge ingest benchmark: production jar, durable PostgreSQL (fsync=on,"
                 + " synchronous_commit=on), %d keep-alive connections, %d s per phase after %d s warm-up, %d cores%n",
                 connections, opts.get("seconds"), opts.get("warmup"), Runtime.getRuntime().availableProcessors());
-        try (EmbeddedPostgres pg = EmbeddedPostgres.builder()
-                .setDataDirectory(pgDir).setCleanDataDirectory(true)
-                .setServerConfig("fsync", "on")
-                .setServerConfig("synchronous_commit", "on")
-                .setServerConfig("full_page_writes", "on")
-                .setServerConfig("max_connections", "100")
-                .start();
+        try (DurablePostgres pg = DurablePostgres.start(pgDir, 0, 100);
              TestKafka kafka = TestKafka.start()) {
-            checkDurable(pg);
-            Map<String, String> env = new HashMap<>(System.getenv());
-            env.put("HTTP_PORT", String.valueOf(port));
-            env.put("ADMIN_PORT", String.valueOf(opts.get("port") + 1));
-            env.put("ADMIN_TOKEN", ADMIN_TOKEN);
-            env.put("MERCURYO_SIGN_KEYS", SIGN_KEY);
-            env.put("DATABASE_URL", pg.getJdbcUrl("postgres", "postgres"));
-            env.put("DATABASE_USER", "postgres");
-            env.put("DATABASE_PASSWORD", "postgres");
-            env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
-            env.put("MERCURYO_API_BASE_URL", "http://127.0.0.1:9");
-            // -Dbench.jvmArgs="-XX:StartFlightRecording=..." profiles the service under the same load.
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-            String jvmArgs = System.getProperty("bench.jvmArgs", "").trim();
-            if (!jvmArgs.isEmpty()) {
-                command.addAll(List.of(jvmArgs.split("\\s+")));
-            }
-            command.addAll(List.of("-jar", jar.toString(), "serve"));
-            ProcessBuilder pb = new ProcessBuilder(command);
-            pb.environment().clear();
-            pb.environment().putAll(env);
-            pb.redirectErrorStream(true).redirectOutput(log.toFile());
-            Process service = pb.start();
+            ServiceProcess service = ServiceProcess.start(jar, ServiceProcess.environment(port, port + 1, ADMIN_TOKEN,
+                    SIGN_KEY, pg.jdbcUrl(), kafka.bootstrapServers()), log);
             try {
                 HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                         .connectTimeout(Duration.ofSeconds(5)).build();
-                waitUntilReady(client, opts.get("port") + 1, service, log);
+                service.awaitLive(Duration.ofSeconds(90));
                 URI uri = URI.create("http://127.0.0.1:" + port + "/callbacks/mercuryo");
                 String run = UUID.randomUUID().toString().substring(0, 8);
                 Duration phase = Duration.ofSeconds(opts.get("seconds"));
@@ -168,10 +139,7 @@ public final class IngestBenchmark {
                         + " service log: %s%n", storedRows, distinct.ok + one.ok, published.size(), expected.size(),
                         kafkaSeconds, log);
             } finally {
-                service.destroy();
-                if (!service.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
-                    service.destroyForcibly();
-                }
+                service.close();
             }
         }
         System.exit(0);
@@ -232,7 +200,7 @@ public final class IngestBenchmark {
      * Sends from {@code connections} threads, one keep-alive connection each, until the phase's
      * time or {@code max} requests are used up.
      */
-    private static Result drive(HttpClient client, URI uri, int connections, Duration time, int max, Process service,
+    private static Result drive(HttpClient client, URI uri, int connections, Duration time, int max, ServiceProcess service,
                                 IntFunction<Body> bodies) throws Exception {
         AtomicInteger next = new AtomicInteger();
         long[] latencies = new long[max];
@@ -240,7 +208,7 @@ public final class IngestBenchmark {
         long deadline = System.nanoTime() + time.toNanos();
         CountDownLatch done = new CountDownLatch(connections);
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        long cpuBefore = cpuTicks(service);
+        long cpuBefore = service.cpuTicks();
         long start = System.nanoTime();
         for (int t = 0; t < connections; t++) {
             Thread.ofPlatform().start(() -> {
@@ -265,7 +233,7 @@ public final class IngestBenchmark {
         }
         done.await();
         long elapsed = System.nanoTime() - start;
-        long cpuAfter = cpuTicks(service);
+        long cpuAfter = service.cpuTicks();
         if (failure.get() != null) {
             throw new IllegalStateException("a request failed", failure.get());
         }
@@ -304,52 +272,11 @@ public final class IngestBenchmark {
                 r.cpuMs / Math.max(1, r.expected), r.rate() / ceiling.rate(), r.statuses.getOrDefault(503, 0));
     }
 
-    /** utime + stime of the process, in clock ticks. */
-    private static long cpuTicks(Process process) throws IOException {
-        String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
-        // Fields after the command name (which may contain spaces) start after the last ')'.
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    }
-
-    private static void checkDurable(EmbeddedPostgres pg) throws Exception {
-        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
-            for (String setting : new String[] {"fsync", "synchronous_commit"}) {
-                try (ResultSet rs = s.executeQuery("show " + setting)) {
-                    rs.next();
-                    if (!"on".equals(rs.getString(1))) {
-                        throw new IllegalStateException(setting + " is " + rs.getString(1) + "; the benchmark needs it on");
-                    }
-                }
-            }
-        }
-    }
-
-    private static long count(EmbeddedPostgres pg, String sql) throws Exception {
-        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+    private static long count(DurablePostgres pg, String sql) throws Exception {
+        try (Connection c = pg.dataSource().getConnection(); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
-    }
-
-    private static void waitUntilReady(HttpClient client, int adminPort, Process service, Path log) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/health/live"))
-                .timeout(Duration.ofSeconds(2)).build();
-        while (System.nanoTime() < deadline) {
-            if (!service.isAlive()) {
-                throw new IllegalStateException("the service exited with " + service.exitValue() + "; see " + log);
-            }
-            try {
-                if (client.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        throw new IllegalStateException("the service did not come up within 90 s; see " + log);
     }
 }

@@ -51,8 +51,12 @@ public final class Callbacks {
     }
 
     public static String cardStatusEvent(String eventId, String cardId, String status) {
+        return cardStatusEvent(eventId, cardId, status, "b5086805-4b83-4415-8a00-5c1ad43210b6");
+    }
+
+    public static String cardStatusEvent(String eventId, String cardId, String status, String userUuid) {
         return """
                 {"event_id":"%s","event_name":"card_status","card_id":"%s","status":"%s",\
-                "user":{"uuid4":"b5086805-4b83-4415-8a00-5c1ad43210b6"}}""".formatted(eventId, cardId, status);
+                "user":{"uuid4":"%s"}}""".formatted(eventId, cardId, status, userUuid);
     }
 }

@@ -1,0 +1,20 @@
+package dev.mercuryobridge.outbox;
+
+/** The relay's advisory lock as PostgreSQL lists it, and its batch size, for harnesses outside this package (the chaos suite). */
+public final class RelayLock {
+    /**
+     * The session holding the lock: its {@code pid} and {@code application_name}, no row if none.
+     * {@code pg_locks} shows a bigint advisory key as classid (high 32 bits), objid (low 32 bits)
+     * and objsubid 1.
+     */
+    public static final String HOLDER_SQL = """
+            select l.pid, a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid
+            where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+              and l.classid::bigint = %d and l.objid::bigint = %d"""
+            .formatted(OutboxRelay.LOCK_KEY >>> 32, OutboxRelay.LOCK_KEY & 0xffff_ffffL);
+
+    /** Rows the relay reads, sends and marks at once: what a relay may still have in flight when it loses its lock. */
+    public static final int BATCH_SIZE = OutboxRelay.BATCH_SIZE;
+
+    private RelayLock() {}
+}
