@@ -1,6 +1,7 @@
 package dev.mercuryobridge;
 
 import dev.mercuryobridge.admin.AdminRoutes;
+import dev.mercuryobridge.http.BearerAuth;
 import dev.mercuryobridge.http.Health;
 import dev.mercuryobridge.admin.TransactionQueries;
 import dev.mercuryobridge.config.Config;
@@ -157,12 +158,14 @@ public final class App implements AutoCloseable {
                     config.ingestBatchSize(), config.ingestBatchLinger(), config.ingestWriters()), registry);
             CallbackRoutes callbackRoutes = new CallbackRoutes(verifier, ingestQueue, callbackMetrics, config.maxBodyBytes(),
                     clock);
-            AdminRoutes adminRoutes = new AdminRoutes(config.adminToken(), health, registry, transactions, quarantine);
+            AdminRoutes adminRoutes = new AdminRoutes(health, registry, transactions, quarantine);
 
             Javalin publicServer = HttpServers.create("public", registry, config.shutdownTimeout(),
                     c -> callbackRoutes.register(c.routes));
             Javalin adminServer = HttpServers.create("admin", registry, config.shutdownTimeout(),
                     c -> {
+                        // Every /api route of every feature needs the admin token.
+                        c.routes.before("/api/*", new BearerAuth(config.adminToken()));
                         adminRoutes.register(c.routes);
                         reconcileRoutes.register(c.routes);
                         reportRoutes.register(c.routes);

@@ -26,6 +26,20 @@ class AdminApiTest {
     }
 
     @Test
+    void every_api_route_of_every_feature_needs_the_admin_token() {
+        java.util.List<String> api = app.app().adminRoutes().stream().filter(r -> r.contains(" /api/")).toList();
+        assertThat(api).anyMatch(r -> r.contains("/api/reports/")).anyMatch(r -> r.contains("/api/reconciliation/"))
+                .anyMatch(r -> r.contains("/api/quarantine"));
+        for (String route : api) {
+            String method = route.substring(0, route.indexOf(' '));
+            String path = route.substring(route.indexOf(' ') + 1).replaceAll("\\{[^}]+}", "1");
+            var answer = app.admin(method, path, null);
+            assertThat(answer.statusCode()).as(route).isEqualTo(401);
+            assertThat(answer.headers().firstValue("WWW-Authenticate")).as(route).hasValue("Bearer");
+        }
+    }
+
+    @Test
     void transaction_api_needs_the_admin_token() throws Exception {
         app.postCallback(TRANSACTION_PATH, REFERENCE_SAMPLE);
 
