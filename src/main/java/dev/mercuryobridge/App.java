@@ -130,6 +130,7 @@ public final class App implements AutoCloseable {
                             ? Health.Check.up("applied")
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
                     .add("kafka", kafkaHealth)
+                    .add("relay", relay::health)
                     .add("reconciler", () -> reconcilerHealth(reconciler, config));
             ReconcileRoutes reconcileRoutes = new ReconcileRoutes(database.dsl(), reconciler);
             ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(database.dsl(), Clock.systemUTC()),

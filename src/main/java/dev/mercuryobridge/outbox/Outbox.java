@@ -1,6 +1,7 @@
 package dev.mercuryobridge.outbox;
 
 import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
 
 import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
 
@@ -15,11 +16,19 @@ public final class Outbox {
      * Deletes rows published longer ago than the retention: they are on Kafka, and the
      * transitions, events and findings they announced stay in their own tables. Unpublished rows
      * are never deleted, however old.
+     *
+     * <p>No index on {@code published_at} (marking would have to update it): a row published
+     * before the cutoff was created before it, and ids follow creation time, so the candidates are
+     * the rows below the first one created after the cutoff, found by walking the primary key from
+     * its start over the old rows only.
      */
     public static void purgePublished(DSLContext dsl, java.time.Duration retention) {
+        java.time.Instant cutoff = java.time.Instant.now().minus(retention);
         try {
+            var firstKept = dsl.select(OUTBOX.ID).from(OUTBOX).where(OUTBOX.CREATED_AT.ge(cutoff)).orderBy(OUTBOX.ID).limit(1);
             int deleted = dsl.deleteFrom(OUTBOX)
-                    .where(OUTBOX.PUBLISHED_AT.lt(java.time.Instant.now().minus(retention)))
+                    .where(OUTBOX.PUBLISHED_AT.lt(cutoff))
+                    .and(OUTBOX.ID.lt(DSL.coalesce(DSL.field(firstKept), DSL.inline(Long.MAX_VALUE))))
                     .execute();
             if (deleted > 0) {
                 log.info("outbox: removed {} row(s) published more than {} ago", deleted, retention);
