@@ -218,9 +218,22 @@ final class RelaySession implements AutoCloseable {
         }
     }
 
-    /** Ends the session: the advisory lock passes to another relay. */
+    /**
+     * Ends the session: the advisory lock passes to another relay. Unlocks first, when the session
+     * still answers: its backend ends only a moment after the connection is closed.
+     */
     @Override
     public void close() {
+        try {
+            if (!connection.isClosed()) {
+                connection.setNetworkTimeout(Runnable::run, 2_000);
+                try (Statement s = connection.createStatement()) {
+                    s.execute("select pg_advisory_unlock_all()");
+                }
+            }
+        } catch (SQLException e) {
+            // The session is gone, and its lock with it.
+        }
         try {
             connection.close();
         } catch (SQLException e) {
