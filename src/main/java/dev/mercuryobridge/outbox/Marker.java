@@ -7,7 +7,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +53,7 @@ final class Marker implements AutoCloseable {
     private final ArrayDeque<long[]> waiting = new ArrayDeque<>();
     private long[] running;
     private long markedRows;
-    private final java.util.LinkedHashSet<Long> recentXids = new java.util.LinkedHashSet<>();
+    private final LinkedHashSet<Long> recentXids = new LinkedHashSet<>();
     private boolean reading;
     private boolean closed;
     private Throwable failure;
@@ -173,7 +175,7 @@ final class Marker implements AutoCloseable {
 
     /** The waiting rows, up to {@link #MAX_ROWS} (at least one hand-over), as one array. */
     private long[] take() {
-        List<long[]> parts = new java.util.ArrayList<>();
+        List<long[]> parts = new ArrayList<>();
         int rows = 0;
         while (!waiting.isEmpty() && (parts.isEmpty() || rows + waiting.peekFirst().length <= MAX_ROWS)) {
             long[] part = waiting.removeFirst();

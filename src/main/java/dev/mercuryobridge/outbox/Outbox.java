@@ -5,7 +5,14 @@ import org.jooq.impl.DSL;
 
 import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
 
-/** Writes outbox rows inside the caller's transaction; the relay publishes them after commit. */
+/**
+ * Writes outbox rows inside the caller's transaction; the relay publishes them after commit.
+ *
+ * <p>The relay's order per key rests on two facts about these rows: their ids come from a
+ * sequence without a cache (ids follow time), and the transaction that writes one has already
+ * written something else (so it has a transaction id, which the relay watches, before it takes
+ * the row's id). Every caller writes the change the row announces first.
+ */
 public final class Outbox {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Outbox.class);

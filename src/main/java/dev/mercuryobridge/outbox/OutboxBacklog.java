@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 
 import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
 
@@ -50,10 +51,10 @@ final class OutboxBacklog {
                 : Math.max(0, Duration.between(s.oldest(), clock.instant()).toMillis() / 1000.0)).orElse(Double.NaN);
     }
 
-    private synchronized java.util.Optional<Snapshot> get() {
+    private synchronized Optional<Snapshot> get() {
         Instant now = clock.instant();
         if (last != null && Duration.between(last.at(), now).compareTo(FRESH) < 0) {
-            return java.util.Optional.of(last);
+            return Optional.of(last);
         }
         try {
             // The oldest row by id is found on the unpublished-rows index; by created_at it would
@@ -64,14 +65,14 @@ final class OutboxBacklog {
                     .from(OUTBOX).where(OUTBOX.PUBLISHED_AT.isNull()).fetchSingle();
             last = new Snapshot(r.value1(), r.value2(), now);
             failing = false;
-            return java.util.Optional.of(last);
+            return Optional.of(last);
         } catch (DataAccessException e) {
             if (!failing) {
                 log.warn("cannot read the outbox backlog, reporting NaN: {}", e.getMessage());
             }
             failing = true;
             last = null;
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
     }
 }

@@ -30,25 +30,26 @@ import java.util.function.Supplier;
  * Publishes outbox rows to Kafka in id order and marks them published.
  *
  * <p><b>One publisher, fenced.</b> Every instance runs a relay; only the holder of a PostgreSQL
- * session advisory lock publishes, and it reads and marks the outbox on that same session
- * ({@link RelaySession}), so a relay whose session is gone can neither read another batch nor mark
- * one. What it had already handed to its producer is fenced by <em>terms</em>: a publisher hands a
- * message to its producer only inside the send window of its lease (renewed on its session while it
- * publishes), and the producer answers every message within its {@linkplain
- * KafkaClients.ProducerTimeouts#tail() tail}, so nothing of a term reaches Kafka after the term's
- * {@code lease_until}. A relay that takes the lock starts publishing only once the previous term
- * is released (its publisher saw every send answered, then said so) or its lease has run out.
+ * session advisory lock publishes, and it reads the outbox on that same session
+ * ({@link RelaySession}): a relay whose session is gone cannot read another batch. What it had
+ * already handed to its producer is fenced by <em>terms</em> (table {@code outbox_relay_term}): a
+ * publisher hands a message to its producer only inside the send window of its term's lease
+ * (renewed on its session while it publishes), and the producer answers every message within its
+ * {@linkplain KafkaClients.ProducerTimeouts#tail() tail}, so nothing of a term reaches Kafka after
+ * the term's {@code lease_until}. A relay that takes the lock starts publishing only once the
+ * previous term is released (its publisher saw every send answered, then said so) or its lease
+ * has run out, and a term's marks ({@link Marker}) change nothing once a later term has begun.
  * Two relays therefore never publish at once, even when a session is killed mid-backlog.
  *
- * <p><b>Fast, in order, at least once.</b> Batches are read in id order and sent without waiting,
- * up to {@code batchesInFlight} at a time on one idempotent producer, which keeps their order per
- * partition. A batch is marked published, in order, once Kafka acknowledged all of it (several
- * acknowledged batches in one statement). A crash between acknowledgement and mark re-sends the
- * same stored bytes with the same CloudEvent id. Rows a transaction commits below rows already
- * sent (ids are handed out before commit) are noticed when the next batch is read, and sent first.
+ * <p><b>Fast, in order, at least once.</b> See {@link Publisher}: batches read in id order and
+ * sent without waiting, several in flight on one idempotent producer (which keeps their order per
+ * partition), marked on a second session once Kafka acknowledged all of each. A crash between
+ * acknowledgement and mark re-sends the same stored bytes with the same CloudEvent id. Rows a
+ * transaction commits below rows already sent (ids are handed out before commit) are noticed when
+ * the next batch is read, and sent before anything newer.
  *
  * <p><b>Failures.</b> Any {@link Throwable} ends the pass: the relay waits for what it sent to be
- * answered, releases its term, closes its session (the lock passes on) and starts again after a
+ * answered, releases its term, closes its sessions (the lock passes on) and starts again after a
  * backoff (up to 5 s). A Kafka outage is such a failure, again and again, while the backlog waits
  * in PostgreSQL. Readiness and {@code outbox_relay_alive} show a relay that stopped or got stuck.
  */
@@ -71,7 +72,7 @@ public final class OutboxRelay implements AutoCloseable {
         }
     }
 
-    /** What a test may do at the relay's steps; called on the relay's thread. */
+    /** What a test may do at the relay's steps: before sending on the relay's thread, before marking on the marker's. */
     interface Hooks {
         Hooks NONE = new Hooks() {};
 
