@@ -108,6 +108,8 @@ public final class OutboxRelay implements AutoCloseable {
     private volatile boolean started;
     private volatile boolean stopped;
     private volatile Instant lastLoop;
+    /** When a loop last went through without a failure (publishing, or standing by). */
+    private volatile Instant lastGoodLoop;
 
     // The relay thread's own state (or publishOnce's caller's).
     private RelaySession session;
@@ -173,7 +175,8 @@ public final class OutboxRelay implements AutoCloseable {
                     : "the outbox relay has not run for " + loopAge().toSeconds() + " s");
         }
         Status s = status.get();
-        if (s.failing()) {
+        Instant good = lastGoodLoop;
+        if (s.lastErrorAt() != null && (good == null || s.lastErrorAt().isAfter(good))) {
             return new Health.Check(Health.Status.DEGRADED, "restarting after a failure at " + s.lastErrorAt());
         }
         return Health.Check.up(s.leader() ? "publishing" : "standing by");
@@ -206,6 +209,7 @@ public final class OutboxRelay implements AutoCloseable {
             if (lead()) {
                 pass(marked);
             }
+            lastGoodLoop = clock.instant();
             return marked;
         } catch (Throwable t) {
             fail(t);
@@ -221,9 +225,11 @@ public final class OutboxRelay implements AutoCloseable {
                     beat();
                     if (!lead()) {
                         session.awaitNotification(settings.poll());
+                        lastGoodLoop = clock.instant();
                         continue;
                     }
                     int sent = pass(null);
+                    lastGoodLoop = clock.instant();
                     backoffMillis = 100;
                     if (sent == 0 && running) {
                         session.awaitNotification(settings.poll());

@@ -53,8 +53,12 @@ class RelayFencingTest {
 
             var records = TestKafka.readUntil(consumer, r -> KafkaOutageTest.distinctIds(r, "kill").size() >= ids.size(),
                     Duration.ofSeconds(90));
-            b.close();
+            // a came back from losing its session as a standby, and says so.
+            RelayFixture.await(() -> a.health().equals(dev.mercuryobridge.admin.Health.Check.up("standing by")),
+                    Duration.ofSeconds(30), "a stands by");
+            assertThat(b.health()).isEqualTo(dev.mercuryobridge.admin.Health.Check.up("publishing"));
             a.close();
+            b.close();
 
             // Every message arrived; a message sent twice is the same bytes; per key in order.
             var byId = KafkaOutageTest.distinctIds(records, "kill");
