@@ -149,6 +149,7 @@ public final class App implements AutoCloseable {
                             ? Health.Check.up("applied")
                             : new Health.Check(Health.Status.DOWN, "pending migrations; run `migrate`"))
                     .add("kafka", kafkaHealth)
+                    .add("relay", relay::health)
                     .add("reconciler", () -> reconcilerHealth(reconciler, config, clock));
             ReconcileRoutes reconcileRoutes = new ReconcileRoutes(reports.dsl(), reconciler);
             ReportRoutes reportRoutes = new ReportRoutes(new ReconciliationReport(reports.dsl(), clock),

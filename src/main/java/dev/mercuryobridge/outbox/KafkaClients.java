@@ -13,6 +13,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,18 +39,42 @@ public final class KafkaClients {
      * (the outbox keeps the messages) instead of a stuck relay.
      */
     public Producer<String, byte[]> producer() {
-        return new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers(),
-                ProducerConfig.CLIENT_ID_CONFIG, "mercuryo-bridge-outbox",
-                ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5,
-                ProducerConfig.LINGER_MS_CONFIG, 1,
-                ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000,
-                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000,
-                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000,
-                ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4"),
+        return producer(ProducerTimeouts.DEFAULT);
+    }
+
+    Producer<String, byte[]> producer(ProducerTimeouts timeouts) {
+        return new KafkaProducer<>(Map.ofEntries(
+                Map.entry(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers()),
+                Map.entry(ProducerConfig.CLIENT_ID_CONFIG, "mercuryo-bridge-outbox"),
+                Map.entry(ProducerConfig.ACKS_CONFIG, "all"),
+                Map.entry(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true),
+                Map.entry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5),
+                Map.entry(ProducerConfig.LINGER_MS_CONFIG, 1),
+                Map.entry(ProducerConfig.BATCH_SIZE_CONFIG, 131_072),
+                Map.entry(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) timeouts.maxBlock().toMillis()),
+                Map.entry(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeouts.request().toMillis()),
+                Map.entry(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeouts.delivery().toMillis()),
+                Map.entry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4")),
                 new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /**
+     * The producer's time limits: {@code send} blocks at most {@code maxBlock} (no metadata, full
+     * buffer), a request is answered within {@code request}, and a record is acknowledged or failed
+     * within {@code delivery} after {@code send} returned.
+     */
+    public record ProducerTimeouts(Duration maxBlock, Duration request, Duration delivery) {
+        public static final ProducerTimeouts DEFAULT =
+                new ProducerTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(15));
+
+        /**
+         * How long after a call to {@code send} its record can still be written by the broker:
+         * the call itself, the delivery timeout, and one more request timeout for a request the
+         * broker received just before the client gave up on it.
+         */
+        public Duration tail() {
+            return maxBlock.plus(delivery).plus(request);
+        }
     }
 
     public Admin admin() {

@@ -1,10 +1,18 @@
 package dev.mercuryobridge.outbox;
 
 import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
 
 import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
 
-/** Writes outbox rows inside the caller's transaction; the relay publishes them after commit. */
+/**
+ * Writes outbox rows inside the caller's transaction; the relay publishes them after commit.
+ *
+ * <p>The relay's order per key rests on two facts about these rows: their ids come from a
+ * sequence without a cache (ids follow time), and the transaction that writes one has already
+ * written something else (so it has a transaction id, which the relay watches, before it takes
+ * the row's id). Every caller writes the change the row announces first.
+ */
 public final class Outbox {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Outbox.class);
@@ -15,11 +23,19 @@ public final class Outbox {
      * Deletes rows published longer ago than the retention: they are on Kafka, and the
      * transitions, events and findings they announced stay in their own tables. Unpublished rows
      * are never deleted, however old.
+     *
+     * <p>No index on {@code published_at} (marking would have to update it): a row published
+     * before the cutoff was created before it, and ids follow creation time, so the candidates are
+     * the rows below the first one created after the cutoff, found by walking the primary key from
+     * its start over the old rows only.
      */
     public static void purgePublished(DSLContext dsl, java.time.Duration retention, java.time.Clock clock) {
+        java.time.Instant cutoff = clock.instant().minus(retention);
         try {
+            var firstKept = dsl.select(OUTBOX.ID).from(OUTBOX).where(OUTBOX.CREATED_AT.ge(cutoff)).orderBy(OUTBOX.ID).limit(1);
             int deleted = dsl.deleteFrom(OUTBOX)
-                    .where(OUTBOX.PUBLISHED_AT.lt(clock.instant().minus(retention)))
+                    .where(OUTBOX.PUBLISHED_AT.lt(cutoff))
+                    .and(OUTBOX.ID.lt(DSL.coalesce(DSL.field(firstKept), DSL.inline(Long.MAX_VALUE))))
                     .execute();
             if (deleted > 0) {
                 log.info("outbox: removed {} row(s) published more than {} ago", deleted, retention);

@@ -124,8 +124,10 @@ class OutboxPublishingTest {
         var ready = app.admin("GET", "/health/ready", null);
         assertThat(ready.statusCode()).isEqualTo(200);
         assertThat(Json.MAPPER.readTree(ready.body()).at("/checks/kafka/status").asText()).isEqualTo("up");
+        assertThat(Json.MAPPER.readTree(ready.body()).at("/checks/relay/status").asText()).isEqualTo("up");
         String metrics = app.admin("GET", "/metrics", null).body();
         assertThat(metrics).contains("outbox_backlog", "outbox_oldest_age_seconds", "outbox_publish_latency_seconds",
-                "outbox_publish_errors_total", "outbox_relay_leader 1.0");
+                "outbox_publish_errors_total", "outbox_relay_leader 1.0", "outbox_relay_alive 1.0",
+                "outbox_relay_loop_age_seconds");
     }
 }

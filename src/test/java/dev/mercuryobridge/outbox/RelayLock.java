@@ -11,10 +11,14 @@ public final class RelayLock {
             select l.pid, a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid
             where l.locktype = 'advisory' and l.granted and l.objsubid = 1
               and l.classid::bigint = %d and l.objid::bigint = %d"""
-            .formatted(OutboxRelay.LOCK_KEY >>> 32, OutboxRelay.LOCK_KEY & 0xffff_ffffL);
+            .formatted(RelaySession.LOCK_KEY >>> 32, RelaySession.LOCK_KEY & 0xffff_ffffL);
 
-    /** Rows the relay reads, sends and marks at once: what a relay may still have in flight when it loses its lock. */
-    public static final int BATCH_SIZE = OutboxRelay.BATCH_SIZE;
+    /**
+     * What a relay may still have in flight when it loses its lock: its batches in flight (read
+     * and handed to the producer before the loss), each of the relay's batch size.
+     */
+    public static final int BATCH_SIZE = OutboxRelay.Settings.DEFAULTS.batchSize()
+            * OutboxRelay.Settings.DEFAULTS.batchesInFlight();
 
     private RelayLock() {}
 }

@@ -1,0 +1,247 @@
+package dev.mercuryobridge.outbox;
+
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
+
+/**
+ * One publishing term: batches read in id order on the relay's session, sent on one producer
+ * without waiting ({@code batchesInFlight} at a time), handed to the {@link Marker} in order once
+ * Kafka acknowledged all of each, and the term's lease kept. Used by the relay's thread only; the
+ * producer's and the marker's threads report through {@link Batch}, the marker and
+ * {@code progress}.
+ */
+final class Publisher {
+    private static final Logger log = LoggerFactory.getLogger(Publisher.class);
+    private static final List<Header> HEADERS =
+            List.of(new RecordHeader("content-type", Messages.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8)));
+
+    private final RelaySession session;
+    private final long term;
+    private final OutboxRelay.Settings settings;
+    private final OutboxRelay.Hooks hooks;
+    private final Producer<String, byte[]> producer;
+    private final Marker marker;
+    private final Semaphore progress;
+    private final LongConsumer ackedAgeMillis;
+    private final long maxUnmarked;
+    /** Sent and not yet handed to the marker: all acknowledged, or some failed. */
+    private final ArrayDeque<Batch> inFlight = new ArrayDeque<>();
+    /** Event ids handed to the marker and not yet seen marked, when a pass collects them. */
+    private final ArrayDeque<String[]> marking = new ArrayDeque<>();
+    private long sendDeadline;
+    /** Transactions that were running at the previous read of this pass (not the marker's). */
+    private long[] watched = new long[0];
+    private long sentRows;
+    private long collectedRows;
+    private boolean failed;
+
+    Publisher(RelaySession session, long term, long sendDeadline, OutboxRelay.Settings settings, OutboxRelay.Hooks hooks,
+              Producer<String, byte[]> producer, Marker marker, Semaphore progress, LongConsumer ackedAgeMillis) {
+        this.session = session;
+        this.term = term;
+        this.sendDeadline = sendDeadline;
+        this.settings = settings;
+        this.hooks = hooks;
+        this.producer = producer;
+        this.marker = marker;
+        this.progress = progress;
+        this.ackedAgeMillis = ackedAgeMillis;
+        // Bounds the rows the read's check counts and the marker's queue.
+        this.maxUnmarked = 2L * settings.batchesInFlight() * settings.batchSize();
+    }
+
+    /**
+     * Publishes what is visible now; returns, with the number of rows marked, when nothing visible
+     * is left unsent and everything sent is marked. The marked rows' event ids go to {@code sink}
+     * (unless null), in order.
+     */
+    int pass(List<String> sink, BooleanSupplier running) throws Exception {
+        long markedAtStart = marker.markedRows();
+        collectedRows = markedAtStart;
+        long after = 0;
+        watched = new long[0];
+        boolean more = true;
+        boolean rescan = false;
+        while (true) {
+            rethrow(marker.failure());
+            collect(sink);
+            handOver(sink);
+            Batch head = inFlight.peekFirst();
+            if (head != null && head.failure() != null) {
+                failed = true;
+                int acknowledged = head.acknowledgedPrefix();
+                if (acknowledged > 0) {
+                    submit(Arrays.copyOf(head.ids, acknowledged), Arrays.copyOf(head.eventIds, acknowledged), sink);
+                }
+                while (!marker.idle() && marker.failure() == null) {
+                    progress.tryAcquire(settings.poll().toMillis(), TimeUnit.MILLISECONDS);
+                }
+                collect(sink);
+                throw head.failure();
+            }
+            boolean failing = inFlight.stream().anyMatch(b -> b.failure() != null);
+            if (more && !failing && running.getAsBoolean() && inFlight.size() < settings.batchesInFlight()
+                    && sentRows - marker.markedRows() < maxUnmarked) {
+                renewIfDue();
+                Batch batch = read(after);
+                if (batch == null) {
+                    more = false;
+                    rescan = true;
+                } else if (batch.size() == 0) {
+                    more = false;
+                } else {
+                    send(batch);
+                    after = batch.lastId();
+                    more = batch.size() == settings.batchSize();
+                    continue;
+                }
+            }
+            if (inFlight.isEmpty() && marker.idle()) {
+                rethrow(marker.failure());
+                collect(sink);
+                if (rescan && running.getAsBoolean()) {
+                    rescan = false;
+                    more = true;
+                    after = 0;
+                    watched = new long[0];
+                    continue;
+                }
+                return (int) (marker.markedRows() - markedAtStart);
+            }
+            progress.tryAcquire(settings.poll().toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * The next batch after {@code after}; null when rows below it were committed after it was read
+     * ("late rows": ids are handed out before commit): nothing newer may go out before them.
+     */
+    private Batch read(long after) throws SQLException {
+        Marker.View view = marker.beginRead();
+        Batch batch;
+        try {
+            batch = session.read(after, settings.batchSize(), watched, view.runningFirstId());
+        } finally {
+            marker.endRead();
+        }
+        if (batch.size() == 0) {
+            return batch;
+        }
+        long unmarked = sentRows - view.markedRows() - (batch.runningMarkSeen ? view.runningRows() : 0);
+        if (batch.unpublishedBefore >= 0 && batch.unpublishedBefore != unmarked) {
+            return null;
+        }
+        // The marker's transactions commit no outbox rows: not watched (a mark of the marker's
+        // that ends unnoticed here only costs one count at the next read).
+        watched = Arrays.stream(batch.running).filter(x -> !marker.ownTransaction(x)).toArray();
+        return batch;
+    }
+
+    /** A lease renewed while at least half of its send window is left never runs out mid-batch. */
+    private void renewIfDue() throws SQLException {
+        if (sendDeadline - System.nanoTime() < settings.sendWindow().toNanos() / 2) {
+            long before = System.nanoTime();
+            session.renew(term, settings.lease());
+            sendDeadline = before + settings.sendWindow().toNanos();
+        }
+    }
+
+    private void send(Batch batch) {
+        if (hooks != OutboxRelay.Hooks.NONE) {
+            hooks.beforeSend(batch.idList(batch.size()));
+        }
+        inFlight.addLast(batch);
+        sentRows += batch.size();
+        for (int i = 0; i < batch.size(); i++) {
+            if (System.nanoTime() - sendDeadline > 0) {
+                batch.notSent(i, new IllegalStateException("the send window of term " + term + " ran out"));
+                return;
+            }
+            if (batch.failure() != null) {
+                batch.notSent(i, batch.failure());   // the broker refuses: queue no more
+                return;
+            }
+            try {
+                producer.send(new ProducerRecord<>(batch.topics[i], null, batch.keys[i], batch.payloads[i], HEADERS),
+                        batch.answer(i, ackedAgeMillis, progress));
+            } catch (RuntimeException e) {
+                batch.notSent(i, e);
+                throw e;
+            }
+        }
+    }
+
+    /** Hands the acknowledged batches at the head to the marker. */
+    private void handOver(List<String> sink) {
+        while (!inFlight.isEmpty() && inFlight.peekFirst().acknowledged()) {
+            Batch b = inFlight.removeFirst();
+            submit(b.ids, b.eventIds, sink);
+        }
+    }
+
+    private void submit(long[] ids, String[] eventIds, List<String> sink) {
+        if (sink != null) {
+            marking.addLast(eventIds);
+        }
+        marker.submit(ids);
+    }
+
+    /** Moves the event ids of the rows marked meanwhile to the sink. */
+    private void collect(List<String> sink) {
+        if (sink == null) {
+            return;
+        }
+        long marked = marker.markedRows();
+        while (!marking.isEmpty() && collectedRows + marking.peekFirst().length <= marked) {
+            String[] ids = marking.removeFirst();
+            sink.addAll(Arrays.asList(ids));
+            collectedRows += ids.length;
+        }
+    }
+
+    private static void rethrow(Throwable t) throws Exception {
+        if (t instanceof Exception e) {
+            throw e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+    }
+
+    /**
+     * Ends the term's publishing: closes the producer (waiting for every send to be answered) and
+     * the marker. Returns how long what the term sent may still take to reach the broker: 0 when
+     * every send was acknowledged, the request timeout when one failed (it may have been on its way
+     * when the client gave up), or -1 when not every send was answered in time.
+     */
+    long close() {
+        KafkaClients.ProducerTimeouts limits = settings.producer();
+        long start = System.nanoTime();
+        try {
+            producer.close(limits.tail());
+        } catch (RuntimeException e) {
+            log.debug("closing the relay's producer: {}", e.getMessage());
+        }
+        // Unforced, a close waits at most the delivery timeout for the answers.
+        boolean inTime = System.nanoTime() - start < limits.maxBlock().plus(limits.delivery()).toNanos();
+        marker.close();
+        if (!inTime || !inFlight.stream().allMatch(Batch::answered)) {
+            return -1;
+        }
+        return failed || inFlight.stream().anyMatch(b -> b.failure() != null) ? limits.request().toMillis() : 0;
+    }
+}
