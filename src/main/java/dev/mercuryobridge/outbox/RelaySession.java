@@ -1,5 +1,6 @@
 package dev.mercuryobridge.outbox;
 
+import dev.mercuryobridge.db.AdvisoryLock;
 import org.postgresql.PGConnection;
 
 import java.sql.Connection;
@@ -27,6 +28,7 @@ import java.util.Properties;
 final class RelaySession implements AutoCloseable {
     /** Advisory lock key: "mercuryo-bridge outbox relay". */
     static final long LOCK_KEY = 0x6d72627276_6c6179L;
+    private static final AdvisoryLock LOCK = new AdvisoryLock(LOCK_KEY);
     static final String APPLICATION_NAME = "mercuryo-bridge outbox relay";
 
     // The next unpublished rows after the last row already sent, in id order, and with them, in
@@ -132,13 +134,7 @@ final class RelaySession implements AutoCloseable {
 
     /** True when this session holds the relay lock (now or from an earlier call). */
     boolean tryLock() throws SQLException {
-        try (PreparedStatement s = connection.prepareStatement("select pg_try_advisory_lock(?)")) {
-            s.setLong(1, LOCK_KEY);
-            try (ResultSet rs = s.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
+        return LOCK.tryLock(connection);
     }
 
     /**
@@ -227,9 +223,7 @@ final class RelaySession implements AutoCloseable {
         try {
             if (!connection.isClosed()) {
                 connection.setNetworkTimeout(Runnable::run, 2_000);
-                try (Statement s = connection.createStatement()) {
-                    s.execute("select pg_advisory_unlock_all()");
-                }
+                LOCK.unlock(connection);
             }
         } catch (SQLException e) {
             // The session is gone, and its lock with it.

@@ -1,6 +1,7 @@
 package dev.mercuryobridge.reconcile;
 
 import dev.mercuryobridge.config.Config;
+import dev.mercuryobridge.db.AdvisoryLock;
 import dev.mercuryobridge.db.DatabaseErrors;
 import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.ingest.IngestService;
@@ -19,9 +20,7 @@ import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -54,6 +53,7 @@ import static dev.mercuryobridge.db.generated.Tables.RECONCILIATION_RUN;
 public final class Reconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
     static final long LOCK_KEY = 0x6d72627265636fL;
+    private static final AdvisoryLock LOCK = new AdvisoryLock(LOCK_KEY);
     /** Rounds over the users Mercuryo refused with 403007: the first, then this many retries. */
     static final int DEFERRED_ROUNDS = 3;
     static final Duration DEFERRED_PAUSE = Duration.ofSeconds(2);
@@ -125,7 +125,7 @@ public final class Reconciler implements AutoCloseable {
             // A session of its own, outside the pool: closing it always ends the session and so
             // releases the lock, even if the unlock statement could not run.
             lock = DriverManager.getConnection(config.databaseUrl(), config.databaseUser(), config.databasePassword());
-            if (!tryLock(lock)) {
+            if (!LOCK.tryLock(lock)) {
                 lock.close();
                 return new Start.AlreadyRunning();
             }
@@ -136,7 +136,7 @@ public final class Reconciler implements AutoCloseable {
                 try {
                     return run(runId);
                 } finally {
-                    unlock(held);
+                    LOCK.unlock(held);
                     held.close();
                 }
             });
@@ -291,22 +291,6 @@ public final class Reconciler implements AutoCloseable {
         } catch (RuntimeException e) {
             // The row stays "running" with no finish time: visibly unfinished, and the next run goes on.
             log.error("reconciliation run {} could not be recorded as {}", runId, status, e);
-        }
-    }
-
-    private static boolean tryLock(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select pg_try_advisory_lock(" + LOCK_KEY + ")")) {
-            rs.next();
-            return rs.getBoolean(1);
-        }
-    }
-
-    private static void unlock(Connection c) {
-        try (Statement s = c.createStatement()) {
-            s.execute("select pg_advisory_unlock(" + LOCK_KEY + ")");
-        } catch (SQLException e) {
-            // Closing the connection below ends the session, which releases the lock anyway.
-            log.debug("advisory unlock: {}", e.getMessage());
         }
     }
 
