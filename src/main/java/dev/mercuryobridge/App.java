@@ -106,11 +106,8 @@ public final class App implements AutoCloseable {
             new ReconcileMetrics(reports.dsl(), clock).bindTo(registry);
             new CallbackPartitionMetrics(reports.dsl()).bindTo(registry);
 
-            ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "maintenance");
-                t.setDaemon(true);
-                return t;
-            });
+            ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(
+                    Thread.ofPlatform().name("maintenance").daemon(true).factory());
             CallbackPartitions partitions = new CallbackPartitions(reports.dsl(), clock,
                     config.databaseLimits().partitionsAhead(), config.databaseLimits().partitionDdlTimeout(), maintenance,
                     Duration.ofMinutes(1));

@@ -34,7 +34,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.mercuryobridge.db.generated.Tables.RECONCILIATION_RUN;
 
@@ -294,13 +293,9 @@ public final class Reconciler implements AutoCloseable {
         }
     }
 
+    /** Daemon threads named {@code name-1}, {@code name-2}, …: they never keep the JVM alive at shutdown. */
     private static java.util.concurrent.ThreadFactory daemon(String name) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
+        return Thread.ofPlatform().name(name + "-", 1).daemon(true).factory();
     }
 
     @Override
