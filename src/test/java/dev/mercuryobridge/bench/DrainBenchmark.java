@@ -51,11 +51,7 @@ import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
 public final class DrainBenchmark {
 
     public static void main(String[] args) throws Exception {
-        Map<String, Integer> opts = new HashMap<>(Map.of("rows", 100_000, "keys", 5_000, "rounds", 4));
-        for (String a : args) {
-            String[] kv = a.split("=", 2);
-            opts.put(kv[0], Integer.parseInt(kv[1]));
-        }
+        Map<String, Integer> opts = BenchArgs.parse("DrainBenchmark", args, Map.of("rows", 100_000, "keys", 5_000, "rounds", 4));
         int rows = opts.get("rows");
         int keys = opts.get("keys");
         int rounds = opts.get("rounds");

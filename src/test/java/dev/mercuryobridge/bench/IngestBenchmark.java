@@ -44,12 +44,8 @@ public final class IngestBenchmark {
     private static final long TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
     public static void main(String[] args) throws Exception {
-        Map<String, Integer> opts = new HashMap<>(Map.of("connections", 64, "seconds", 10, "warmup", 30,
+        Map<String, Integer> opts = BenchArgs.parse("IngestBenchmark", args, Map.of("connections", 64, "seconds", 10, "warmup", 30,
                 "max", 200_000, "port", 18580));
-        for (String a : args) {
-            String[] kv = a.split("=", 2);
-            opts.put(kv[0], Integer.parseInt(kv[1]));
-        }
         int connections = opts.get("connections");
         int port = opts.get("port");
         // -Dbench.jar=... measures another build (e.g. the previous commit's) against the same load.

@@ -38,11 +38,7 @@ public final class LatencyBenchmark {
     public static void main(String[] args) throws Exception {
         TestDatabase.durable();
         System.out.println("PostgreSQL: " + TestDatabase.durability());
-        Map<String, Integer> opts = new java.util.HashMap<>(Map.of("rate", 50, "seconds", 20, "warmup", 200));
-        for (String a : args) {
-            String[] kv = a.split("=", 2);
-            opts.put(kv[0], Integer.parseInt(kv[1]));
-        }
+        Map<String, Integer> opts = BenchArgs.parse("LatencyBenchmark", args, Map.of("rate", 50, "seconds", 20, "warmup", 200));
         int rate = opts.get("rate");
         int count = rate * opts.get("seconds");
         System.out.printf("mercuryo-bridge latency benchmark: %d callbacks at %d/s after %d warm-up callbacks%n",

@@ -55,15 +55,7 @@ public final class ReconcileBenchmark {
     public static void main(String[] args) throws Exception {
         TestDatabase.durable();
         System.out.println("PostgreSQL: " + TestDatabase.durability());
-        Map<String, Integer> opts = new HashMap<>(Map.of("items", 10_000, "users", 100, "concurrency", 4));
-        for (String a : args) {
-            String[] kv = a.split("=", 2);
-            if (kv.length != 2 || !opts.containsKey(kv[0])) {
-                System.err.println("usage: ReconcileBenchmark [items=10000] [users=100] [concurrency=4]; got " + a);
-                System.exit(2);
-            }
-            opts.put(kv[0], Integer.parseInt(kv[1]));
-        }
+        Map<String, Integer> opts = BenchArgs.parse("ReconcileBenchmark", args, Map.of("items", 10_000, "users", 100, "concurrency", 4));
         int items = opts.get("items");
         int users = opts.get("users");
         int concurrency = opts.get("concurrency");

@@ -13,7 +13,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -29,11 +28,7 @@ public final class ReportBenchmark {
     public static void main(String[] args) throws Exception {
         TestDatabase.durable();
         System.out.println("PostgreSQL: " + TestDatabase.durability());
-        Map<String, Integer> opts = new HashMap<>(Map.of("transactions", 1_000_000));
-        for (String a : args) {
-            String[] kv = a.split("=", 2);
-            opts.put(kv[0], Integer.parseInt(kv[1]));
-        }
+        Map<String, Integer> opts = BenchArgs.parse("ReportBenchmark", args, Map.of("transactions", 1_000_000));
         int n = opts.get("transactions");
         String url = TestDatabase.freshDatabaseUrl();
         try (Database db = Database.connect(url, "postgres", "postgres")) {
