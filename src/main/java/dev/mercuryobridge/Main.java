@@ -3,6 +3,7 @@ package dev.mercuryobridge;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.config.ConfigException;
 import dev.mercuryobridge.db.Database;
+import dev.mercuryobridge.http.RootCause;
 import dev.mercuryobridge.report.ReportCommand;
 
 import java.util.concurrent.CountDownLatch;
@@ -31,7 +32,7 @@ public final class Main {
         } catch (RuntimeException e) {
             // Start-up failed after the configuration was read (database unreachable, migration
             // failed, port taken): one clear line, then the details for the operator.
-            System.err.println(command + " failed: " + rootMessage(e));
+            System.err.println(command + " failed: " + RootCause.message(e));
             e.printStackTrace();
             System.exit(1);
         }
@@ -52,14 +53,6 @@ public final class Main {
         try (Database database = Database.fromEnvironment(System.getenv())) {
             database.migrate();
         }
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + root.getMessage() + ")";
     }
 
     private static void usage(int status) {

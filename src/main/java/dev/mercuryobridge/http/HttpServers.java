@@ -65,7 +65,7 @@ public final class HttpServers {
                     error(ctx, 503, "database_timeout",
                             "a database lock or statement took too long; nothing was stored, retry later");
                 } else if (DatabaseErrors.isUnavailable(e)) {
-                    log.warn("{} {}: database unavailable: {}", ctx.method(), ctx.path(), rootMessage(e));
+                    log.warn("{} {}: database unavailable: {}", ctx.method(), ctx.path(), RootCause.message(e));
                     ctx.header("Retry-After", "60");
                     error(ctx, 503, "database_unavailable", "the database is unavailable; nothing was stored, retry later");
                 } else {
@@ -107,14 +107,6 @@ public final class HttpServers {
 
     public static void error(Context ctx, int status, String code, String message) {
         ctx.status(status).json(Map.of("error", code, "message", message == null ? "" : message));
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
     }
 
     private static String codeFor(int status) {

@@ -7,6 +7,7 @@ import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
 import dev.mercuryobridge.finding.Finding;
 import dev.mercuryobridge.finding.FindingKind;
 import dev.mercuryobridge.finding.Findings;
+import dev.mercuryobridge.http.RootCause;
 import dev.mercuryobridge.outbox.Messages;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
@@ -144,15 +145,6 @@ public final class IngestService {
         p.result().completeExceptionally(e);
     }
 
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String m = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-        return m.length() > 500 ? m.substring(0, 500) : m;
-    }
-
     /**
      * Stores one callback in its own transaction. If that fails for anything but an unavailable
      * database (the parser's checks should make it impossible, but PostgreSQL may still refuse a
@@ -173,7 +165,7 @@ public final class IngestService {
                             item.route().dbValue(), e.getClass().getSimpleName(), DatabaseErrors.sqlState(e));
             String reason = DatabaseErrors.isDataException(e)
                     ? "PostgreSQL refused to store it (SQLState " + DatabaseErrors.sqlState(e) + ")"
-                    : "could not be stored: " + rootMessage(e);
+                    : "could not be stored: " + RootCause.message(e);
             CallbackInserts.Item quarantined = new CallbackInserts.Item(item.route(), item.body(), item.match(),
                     new Parsed(null, reason));
             try {
