@@ -34,6 +34,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import static dev.mercuryobridge.db.generated.Tables.RECONCILIATION_RUN;
 
@@ -153,6 +154,14 @@ public final class Reconciler implements AutoCloseable {
             }
             throw new org.jooq.exception.DataAccessException("could not start a reconciliation run", (SQLException) e);
         }
+    }
+
+    /**
+     * Waits until every run this instance has started so far has finished: the runner takes them
+     * one at a time, in order, so a no-op queued behind them completes after the last.
+     */
+    public void awaitStartedRuns(Duration timeout) throws InterruptedException, ExecutionException, TimeoutException {
+        runner.submit(() -> {}).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** The latest run of any instance, if there has been one. */

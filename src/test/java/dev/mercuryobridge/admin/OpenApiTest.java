@@ -11,12 +11,12 @@ import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.ingest.SignatureVerifier;
 import dev.mercuryobridge.simulator.CardTransaction;
 import dev.mercuryobridge.simulator.CardUserRef;
-import dev.mercuryobridge.simulator.MercuryoSimulator;
 import dev.mercuryobridge.simulator.SellRequest;
+import dev.mercuryobridge.simulator.SimulatedApp;
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.math.BigDecimal;
 import java.net.URI;
@@ -52,27 +52,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 class OpenApiTest {
     /** The document's schemas are resolved under this made-up address, loaded from the served text. */
     private static final String DOCUMENT_IRI = "https://mercuryo-bridge.invalid/openapi.json";
-    private static final String PARTNER_TOKEN = "sim-partner-token";
     private static final Set<String> METHODS = Set.of("get", "put", "post", "delete", "patch", "head", "options", "trace");
 
-    private static MercuryoSimulator sim;
-    private static TestApp app;
+    @RegisterExtension
+    static final SimulatedApp f = SimulatedApp.perClass(Map.of("MAX_BODY_BYTES", "4096"));
     private static String documentText;
     private static JsonNode document;
     private static JsonSchemaFactory schemas;
     private static final Map<String, JsonSchema> compiled = new ConcurrentHashMap<>();
 
     @BeforeAll
-    static void start() throws Exception {
-        sim = MercuryoSimulator.start(0, PARTNER_TOKEN);
-        app = TestApp.start(Map.of(
-                "MERCURYO_API_BASE_URL", sim.baseUrl().toString(),
-                "MERCURYO_PARTNER_TOKEN", PARTNER_TOKEN,
-                "MERCURYO_API_TIMEOUT", "PT2S",
-                "RECONCILE_INTERVAL", "PT1H",
-                "RECONCILE_GRACE_PERIOD", "PT0S",
-                "MAX_BODY_BYTES", "4096"));
-        var served = app.admin("GET", "/openapi.json", null);
+    static void readDocument() throws Exception {
+        var served = f.app().admin("GET", "/openapi.json", null);
         assertThat(served.statusCode()).isEqualTo(200);
         documentText = served.body();
         document = Json.MAPPER.readTree(documentText);
@@ -82,21 +73,11 @@ class OpenApiTest {
                 .schemaLoaders(loaders -> loaders.schemas(Map.of(DOCUMENT_IRI, documentText))));
     }
 
-    @AfterAll
-    static void stop() {
-        if (app != null) {
-            app.close();
-        }
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
     // ---------------------------------------------------------------- the document itself
 
     @Test
     void the_document_is_served_without_a_token_as_json() {
-        var response = app.admin("GET", "/openapi.json", null);
+        var response = f.app().admin("GET", "/openapi.json", null);
 
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
@@ -169,7 +150,7 @@ class OpenApiTest {
 
     @Test
     void the_document_holds_no_secret_and_no_host_of_any_environment() {
-        assertThat(documentText).doesNotContain(TestApp.ADMIN_TOKEN, TestApp.SIGN_KEY, TestApp.OLD_SIGN_KEY, PARTNER_TOKEN,
+        assertThat(documentText).doesNotContain(TestApp.ADMIN_TOKEN, TestApp.SIGN_KEY, TestApp.OLD_SIGN_KEY, SimulatedApp.PARTNER_TOKEN,
                 "dev-admin-token", "dev-sign-key", "jdbc:", "password");
         var hosts = java.util.regex.Pattern.compile("https?://([^/:\"]+)").matcher(documentText);
         while (hosts.find()) {
@@ -184,8 +165,8 @@ class OpenApiTest {
     @Test
     void every_registered_route_is_in_the_document_and_every_documented_route_is_registered() {
         Set<String> registered = new TreeSet<>();
-        registered.addAll(app.app().publicRoutes());
-        registered.addAll(app.app().adminRoutes());
+        registered.addAll(f.app().app().publicRoutes());
+        registered.addAll(f.app().app().adminRoutes());
         Set<String> documented = new TreeSet<>();
         operations().forEach(op -> documented.add(op.method() + " " + op.path()));
 
@@ -195,7 +176,7 @@ class OpenApiTest {
 
     @Test
     void public_routes_are_documented_on_the_public_server_and_admin_routes_on_the_admin_server() {
-        Set<String> publicRoutes = Set.copyOf(app.app().publicRoutes());
+        Set<String> publicRoutes = Set.copyOf(f.app().app().publicRoutes());
         for (Operation op : operations()) {
             String url = op.node().at("/servers/0/url").asText();
             assertThat(url).as(op + " server").isEqualTo(publicRoutes.contains(op.method() + " " + op.path())
@@ -205,8 +186,8 @@ class OpenApiTest {
 
     @Test
     void a_method_or_path_the_document_does_not_list_is_answered_404_in_the_error_shape() throws Exception {
-        var method = app.admin("DELETE", "/api/findings");
-        var path = app.admin("GET", "/api/nothing-here");
+        var method = f.app().admin("DELETE", "/api/findings");
+        var path = f.app().admin("GET", "/api/nothing-here");
 
         for (var response : List.of(method, path)) {
             assertThat(response.statusCode()).isEqualTo(404);
@@ -236,136 +217,107 @@ class OpenApiTest {
     @Test
     void callback_answers_conform() {
         String body = transaction("oa-tx-1", "buy", "paid", 200);
-        var accepted = app.postCallback(TRANSACTION_PATH, body);
-        assertThat(accepted.statusCode()).isEqualTo(200);
-        assertConforms("POST", TRANSACTION_PATH, accepted);
-        var duplicate = app.postCallback(TRANSACTION_PATH, body);
+        var accepted = f.app().postCallback(TRANSACTION_PATH, body);
+        assertAnswers(200, "POST", TRANSACTION_PATH, accepted);
+        var duplicate = f.app().postCallback(TRANSACTION_PATH, body);
         assertThat(duplicate.headers().firstValue("X-Callback-Outcome")).hasValue("duplicate");
         assertConforms("POST", TRANSACTION_PATH, duplicate);
-        var quarantined = app.postCallback(TRANSACTION_PATH, "{\"data\":{\"status\":\"paid\"}}");
+        var quarantined = f.app().postCallback(TRANSACTION_PATH, "{\"data\":{\"status\":\"paid\"}}");
         assertThat(quarantined.headers().firstValue("X-Callback-Outcome")).hasValue("quarantined");
         assertConforms("POST", TRANSACTION_PATH, quarantined);
 
-        var unsigned = app.postCallback(TRANSACTION_PATH, body.getBytes(StandardCharsets.UTF_8), null);
-        assertThat(unsigned.statusCode()).isEqualTo(401);
-        assertConforms("POST", TRANSACTION_PATH, unsigned);
+        var unsigned = f.app().postCallback(TRANSACTION_PATH, body.getBytes(StandardCharsets.UTF_8), null);
+        assertAnswers(401, "POST", TRANSACTION_PATH, unsigned);
 
         byte[] large = ("{\"data\":{\"id\":\"" + "x".repeat(5_000) + "\"}}").getBytes(StandardCharsets.UTF_8);
         var tooLarge = TestApp.sendOnOwnConnection(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + app.app().httpPort() + TRANSACTION_PATH))
+                        URI.create("http://127.0.0.1:" + f.app().app().httpPort() + TRANSACTION_PATH))
                 .timeout(Duration.ofSeconds(30))
                 .header("X-Signature", SignatureVerifier.sign(TestApp.SIGN_KEY, large))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(large)).build());
-        assertThat(tooLarge.statusCode()).isEqualTo(413);
-        assertConforms("POST", TRANSACTION_PATH, tooLarge);
+        assertAnswers(413, "POST", TRANSACTION_PATH, tooLarge);
 
-        var card = app.postCallback(SPEND_CARD_PATH, cardStatusEvent("2b0b6f4e-4a52-4c1f-9c55-0d1a8e0f7a11", "oa-card-1", "active"));
-        assertThat(card.statusCode()).isEqualTo(200);
-        assertConforms("POST", SPEND_CARD_PATH, card);
-        var cardUnsigned = app.postCallback(SPEND_CARD_PATH, "{}".getBytes(StandardCharsets.UTF_8), "00");
-        assertThat(cardUnsigned.statusCode()).isEqualTo(401);
-        assertConforms("POST", SPEND_CARD_PATH, cardUnsigned);
+        var card = f.app().postCallback(SPEND_CARD_PATH, cardStatusEvent("2b0b6f4e-4a52-4c1f-9c55-0d1a8e0f7a11", "oa-card-1", "active"));
+        assertAnswers(200, "POST", SPEND_CARD_PATH, card);
+        var cardUnsigned = f.app().postCallback(SPEND_CARD_PATH, "{}".getBytes(StandardCharsets.UTF_8), "00");
+        assertAnswers(401, "POST", SPEND_CARD_PATH, cardUnsigned);
     }
 
     @Test
     void health_metrics_and_document_answers_conform() {
-        var live = app.admin("GET", "/health/live", null);
-        assertThat(live.statusCode()).isEqualTo(200);
-        assertConforms("GET", "/health/live", live);
-        var ready = app.admin("GET", "/health/ready", null);
-        assertThat(ready.statusCode()).isEqualTo(200);
-        assertConforms("GET", "/health/ready", ready);
-        var metrics = app.admin("GET", "/metrics", null);
-        assertThat(metrics.statusCode()).isEqualTo(200);
-        assertConforms("GET", "/metrics", metrics);
+        var live = f.app().admin("GET", "/health/live", null);
+        assertAnswers(200, "GET", "/health/live", live);
+        var ready = f.app().admin("GET", "/health/ready", null);
+        assertAnswers(200, "GET", "/health/ready", ready);
+        var metrics = f.app().admin("GET", "/metrics", null);
+        assertAnswers(200, "GET", "/metrics", metrics);
     }
 
     @Test
     void transaction_answers_conform() {
-        app.postCallback(TRANSACTION_PATH, transaction("oa-tx-2", "buy", "new", 100));
-        app.postCallback(TRANSACTION_PATH, transaction("oa-tx-2", "buy", "paid", 200));
+        f.app().postCallback(TRANSACTION_PATH, transaction("oa-tx-2", "buy", "new", 100));
+        f.app().postCallback(TRANSACTION_PATH, transaction("oa-tx-2", "buy", "paid", 200));
 
-        var found = app.admin("GET", "/api/transactions/oa-tx-2");
-        assertThat(found.statusCode()).isEqualTo(200);
-        assertConforms("GET", "/api/transactions/{id}", found);
-        var missing = app.admin("GET", "/api/transactions/never-seen");
-        assertThat(missing.statusCode()).isEqualTo(404);
-        assertConforms("GET", "/api/transactions/{id}", missing);
-        var noToken = app.admin("GET", "/api/transactions/oa-tx-2", null);
-        assertThat(noToken.statusCode()).isEqualTo(401);
-        assertConforms("GET", "/api/transactions/{id}", noToken);
+        var found = f.app().admin("GET", "/api/transactions/oa-tx-2");
+        assertAnswers(200, "GET", "/api/transactions/{id}", found);
+        var missing = f.app().admin("GET", "/api/transactions/never-seen");
+        assertAnswers(404, "GET", "/api/transactions/{id}", missing);
+        var noToken = f.app().admin("GET", "/api/transactions/oa-tx-2", null);
+        assertAnswers(401, "GET", "/api/transactions/{id}", noToken);
     }
 
     @Test
     void quarantine_answers_conform() {
-        app.postCallback(TRANSACTION_PATH, "{\"data\":{\"status\":\"failed\"}}");
-        var list = app.admin("GET", "/api/quarantine?include_replayed=true");
-        assertThat(list.statusCode()).isEqualTo(200);
-        assertConforms("GET", "/api/quarantine", list);
-        var badLimit = app.admin("GET", "/api/quarantine?limit=0");
-        assertThat(badLimit.statusCode()).isEqualTo(400);
-        assertConforms("GET", "/api/quarantine", badLimit);
-        var noToken = app.admin("GET", "/api/quarantine", "wrong-token");
-        assertThat(noToken.statusCode()).isEqualTo(401);
-        assertConforms("GET", "/api/quarantine", noToken);
+        f.app().postCallback(TRANSACTION_PATH, "{\"data\":{\"status\":\"failed\"}}");
+        var list = f.app().admin("GET", "/api/quarantine?include_replayed=true");
+        assertAnswers(200, "GET", "/api/quarantine", list);
+        var badLimit = f.app().admin("GET", "/api/quarantine?limit=0");
+        assertAnswers(400, "GET", "/api/quarantine", badLimit);
+        var noToken = f.app().admin("GET", "/api/quarantine", "wrong-token");
+        assertAnswers(401, "GET", "/api/quarantine", noToken);
 
-        long stillInvalid = app.dsl().select(QUARANTINE.ID).from(QUARANTINE).orderBy(QUARANTINE.ID.desc()).limit(1)
+        long stillInvalid = f.app().dsl().select(QUARANTINE.ID).from(QUARANTINE).orderBy(QUARANTINE.ID.desc()).limit(1)
                 .fetchSingle(QUARANTINE.ID);
         String replay = "/api/quarantine/{id}/replay";
-        var invalid = app.admin("POST", "/api/quarantine/" + stillInvalid + "/replay");
-        assertThat(invalid.statusCode()).isEqualTo(422);
-        assertConforms("POST", replay, invalid);
+        var invalid = f.app().admin("POST", "/api/quarantine/" + stillInvalid + "/replay");
+        assertAnswers(422, "POST", replay, invalid);
 
         long valid = quarantinedValidBody("oa-replayed-1");
-        var replayed = app.admin("POST", "/api/quarantine/" + valid + "/replay");
-        assertThat(replayed.statusCode()).isEqualTo(200);
-        assertConforms("POST", replay, replayed);
-        var again = app.admin("POST", "/api/quarantine/" + valid + "/replay");
-        assertThat(again.statusCode()).isEqualTo(409);
-        assertConforms("POST", replay, again);
-        var unknown = app.admin("POST", "/api/quarantine/999999/replay");
-        assertThat(unknown.statusCode()).isEqualTo(404);
-        assertConforms("POST", replay, unknown);
-        var malformed = app.admin("POST", "/api/quarantine/abc/replay");
-        assertThat(malformed.statusCode()).isEqualTo(400);
-        assertConforms("POST", replay, malformed);
+        var replayed = f.app().admin("POST", "/api/quarantine/" + valid + "/replay");
+        assertAnswers(200, "POST", replay, replayed);
+        var again = f.app().admin("POST", "/api/quarantine/" + valid + "/replay");
+        assertAnswers(409, "POST", replay, again);
+        var unknown = f.app().admin("POST", "/api/quarantine/999999/replay");
+        assertAnswers(404, "POST", replay, unknown);
+        var malformed = f.app().admin("POST", "/api/quarantine/abc/replay");
+        assertAnswers(400, "POST", replay, malformed);
     }
 
     @Test
     void card_user_and_sell_request_answers_conform() {
         String cardUser = "/api/card-users/{user_uuid}";
-        var put = app.adminJson("PUT", "/api/card-users/oa-user-1", "{\"email\":\"oa@example.org\",\"ip\":\"203.0.113.9\"}");
-        assertThat(put.statusCode()).isEqualTo(200);
-        assertConforms("PUT", cardUser, put);
-        var get = app.admin("GET", "/api/card-users/oa-user-1");
-        assertThat(get.statusCode()).isEqualTo(200);
-        assertConforms("GET", cardUser, get);
-        var unknown = app.admin("GET", "/api/card-users/nobody");
-        assertThat(unknown.statusCode()).isEqualTo(404);
-        assertConforms("GET", cardUser, unknown);
-        var badId = app.admin("GET", "/api/card-users/bad%20id");
-        assertThat(badId.statusCode()).isEqualTo(400);
-        assertConforms("GET", cardUser, badId);
-        var badEmail = app.adminJson("PUT", "/api/card-users/oa-user-1", "{\"email\":\"not-an-address\"}");
-        assertThat(badEmail.statusCode()).isEqualTo(400);
-        assertConforms("PUT", cardUser, badEmail);
-        var notObject = app.adminJson("PUT", "/api/card-users/oa-user-1", "[1]");
-        assertThat(notObject.statusCode()).isEqualTo(400);
-        assertConforms("PUT", cardUser, notObject);
-        var huge = app.adminOnOwnConnection("PUT", "/api/card-users/oa-user-1", "{\"email\":\"" + "a".repeat(2_000_000) + "@b.co\"}");
-        assertThat(huge.statusCode()).isEqualTo(413);
-        assertConforms("PUT", cardUser, huge);
+        var put = f.app().adminJson("PUT", "/api/card-users/oa-user-1", "{\"email\":\"oa@example.org\",\"ip\":\"203.0.113.9\"}");
+        assertAnswers(200, "PUT", cardUser, put);
+        var get = f.app().admin("GET", "/api/card-users/oa-user-1");
+        assertAnswers(200, "GET", cardUser, get);
+        var unknown = f.app().admin("GET", "/api/card-users/nobody");
+        assertAnswers(404, "GET", cardUser, unknown);
+        var badId = f.app().admin("GET", "/api/card-users/bad%20id");
+        assertAnswers(400, "GET", cardUser, badId);
+        var badEmail = f.app().adminJson("PUT", "/api/card-users/oa-user-1", "{\"email\":\"not-an-address\"}");
+        assertAnswers(400, "PUT", cardUser, badEmail);
+        var notObject = f.app().adminJson("PUT", "/api/card-users/oa-user-1", "[1]");
+        assertAnswers(400, "PUT", cardUser, notObject);
+        var huge = f.app().adminOnOwnConnection("PUT", "/api/card-users/oa-user-1", "{\"email\":\"" + "a".repeat(2_000_000) + "@b.co\"}");
+        assertAnswers(413, "PUT", cardUser, huge);
 
         String sellRequest = "/api/sell-requests/{id}";
-        var watched = app.adminJson("PUT", "/api/sell-requests/oa-sell-1", "{\"user_uuid\":\"oa-user-1\"}");
-        assertThat(watched.statusCode()).isEqualTo(200);
-        assertConforms("PUT", sellRequest, watched);
-        var noUser = app.adminJson("PUT", "/api/sell-requests/oa-sell-1", "{}");
-        assertThat(noUser.statusCode()).isEqualTo(400);
-        assertConforms("PUT", sellRequest, noUser);
-        var noToken = app.admin("PUT", "/api/sell-requests/oa-sell-1", "{\"user_uuid\":\"oa-user-1\"}", null);
-        assertThat(noToken.statusCode()).isEqualTo(401);
-        assertConforms("PUT", sellRequest, noToken);
+        var watched = f.app().adminJson("PUT", "/api/sell-requests/oa-sell-1", "{\"user_uuid\":\"oa-user-1\"}");
+        assertAnswers(200, "PUT", sellRequest, watched);
+        var noUser = f.app().adminJson("PUT", "/api/sell-requests/oa-sell-1", "{}");
+        assertAnswers(400, "PUT", sellRequest, noUser);
+        var noToken = f.app().admin("PUT", "/api/sell-requests/oa-sell-1", "{\"user_uuid\":\"oa-user-1\"}", null);
+        assertAnswers(401, "PUT", sellRequest, noToken);
     }
 
     @Test
@@ -373,82 +325,72 @@ class OpenApiTest {
         // A missed callback (a finished sell request we never heard of), a card movement never
         // seen in a callback, and a sell request of a user nobody registered: findings with
         // detail, and a run with needs_registration.
-        CardUserRef user = sim.addUser("openapi@sim.test");
-        SellRequest request = sim.createSellRequest(user.email(), "BTC", new BigDecimal("0.00400000"), new BigDecimal("95.38"));
-        sim.setSellRequestStatus(request.id(), "succeeded");
-        sim.postCardTransaction(user.email(), new CardTransaction("TOP_UP", "CLEARED", new BigDecimal("30.06"), "EUR", "John Doe",
+        CardUserRef user = f.sim().addUser("openapi@f.sim().test");
+        SellRequest request = f.sim().createSellRequest(user.email(), "BTC", new BigDecimal("0.00400000"), new BigDecimal("95.38"));
+        f.sim().setSellRequestStatus(request.id(), "succeeded");
+        f.sim().postCardTransaction(user.email(), new CardTransaction("TOP_UP", "CLEARED", new BigDecimal("30.06"), "EUR", "John Doe",
                 Instant.now().truncatedTo(ChronoUnit.SECONDS).minusSeconds(600)));
-        assertThat(app.adminJson("PUT", "/api/card-users/" + user.userUuid(),
+        assertThat(f.app().adminJson("PUT", "/api/card-users/" + user.userUuid(),
                 "{\"email\":\"" + user.email() + "\",\"ip\":\"" + user.ip() + "\"}").statusCode()).isEqualTo(200);
-        assertThat(app.adminJson("PUT", "/api/sell-requests/" + request.id(), "{\"user_uuid\":\"" + user.userUuid() + "\"}")
+        assertThat(f.app().adminJson("PUT", "/api/sell-requests/" + request.id(), "{\"user_uuid\":\"" + user.userUuid() + "\"}")
                 .statusCode()).isEqualTo(200);
-        assertThat(app.adminJson("PUT", "/api/sell-requests/oa-orphan-1", "{\"user_uuid\":\"oa-unregistered\"}")
+        assertThat(f.app().adminJson("PUT", "/api/sell-requests/oa-orphan-1", "{\"user_uuid\":\"oa-unregistered\"}")
                 .statusCode()).isEqualTo(200);
 
         String runs = "/api/reconciliation/runs";
-        var started = app.admin("POST", runs);
-        assertThat(started.statusCode()).isEqualTo(202);
-        assertConforms("POST", runs, started);
+        var started = f.app().admin("POST", runs);
+        assertAnswers(202, "POST", runs, started);
         long firstRun = Json.MAPPER.readTree(started.body()).get("id").asLong();
-        var second = app.admin("POST", runs);   // 409 while the first runs, else a second run
+        var second = f.app().admin("POST", runs);   // 409 while the first runs, else a second run
         assertThat(second.statusCode()).isIn(202, 409);
         assertConforms("POST", runs, second);
         awaitRunsFinished();
-        var waited = app.admin("POST", runs + "?wait=true");
-        assertThat(waited.statusCode()).isEqualTo(200);
-        assertConforms("POST", runs, waited);
+        var waited = f.app().admin("POST", runs + "?wait=true");
+        assertAnswers(200, "POST", runs, waited);
 
-        var list = app.admin("GET", runs);
-        assertThat(list.statusCode()).isEqualTo(200);
-        assertConforms("GET", runs, list);
-        var badLimit = app.admin("GET", runs + "?limit=1001");
-        assertThat(badLimit.statusCode()).isEqualTo(400);
-        assertConforms("GET", runs, badLimit);
+        var list = f.app().admin("GET", runs);
+        assertAnswers(200, "GET", runs, list);
+        var badLimit = f.app().admin("GET", runs + "?limit=1001");
+        assertAnswers(400, "GET", runs, badLimit);
 
-        var detail = app.admin("GET", runs + "/" + firstRun);
+        var detail = f.app().admin("GET", runs + "/" + firstRun);
         assertThat(detail.statusCode()).isEqualTo(200);
         JsonNode run = Json.MAPPER.readTree(detail.body());
         assertThat(run.get("findings")).as("the first run raised findings").isNotEmpty();
         assertThat(run.at("/run/needs_registration")).as("the orphan sell request").isNotEmpty();
         assertConforms("GET", runs + "/{id}", detail);
-        var unknownRun = app.admin("GET", runs + "/999999");
-        assertThat(unknownRun.statusCode()).isEqualTo(404);
-        assertConforms("GET", runs + "/{id}", unknownRun);
-        var badRun = app.admin("GET", runs + "/x");
-        assertThat(badRun.statusCode()).isEqualTo(400);
-        assertConforms("GET", runs + "/{id}", badRun);
+        var unknownRun = f.app().admin("GET", runs + "/999999");
+        assertAnswers(404, "GET", runs + "/{id}", unknownRun);
+        var badRun = f.app().admin("GET", runs + "/x");
+        assertAnswers(400, "GET", runs + "/{id}", badRun);
 
-        var findings = app.admin("GET", "/api/findings?kind=missed_callback");
+        var findings = f.app().admin("GET", "/api/findings?kind=missed_callback");
         assertThat(Json.MAPPER.readTree(findings.body()).get("items")).isNotEmpty();
         assertConforms("GET", "/api/findings", findings);
-        var allFindings = app.admin("GET", "/api/findings");
+        var allFindings = f.app().admin("GET", "/api/findings");
         assertConforms("GET", "/api/findings", allFindings);
-        var badOpen = app.admin("GET", "/api/findings?open=maybe");
-        assertThat(badOpen.statusCode()).isEqualTo(400);
-        assertConforms("GET", "/api/findings", badOpen);
+        var badOpen = f.app().admin("GET", "/api/findings?open=maybe");
+        assertAnswers(400, "GET", "/api/findings", badOpen);
 
         // The transaction the reconciler wrote has no Mercuryo time: the answer still conforms.
-        var caught = app.admin("GET", "/api/transactions/" + request.id());
-        assertThat(caught.statusCode()).isEqualTo(200);
-        assertConforms("GET", "/api/transactions/{id}", caught);
+        var caught = f.app().admin("GET", "/api/transactions/" + request.id());
+        assertAnswers(200, "GET", "/api/transactions/{id}", caught);
     }
 
     @Test
     void report_answers_conform_in_every_format() throws Exception {
-        app.postCallback(TRANSACTION_PATH, transaction("oa-report-1", "buy", "paid", Instant.now().getEpochSecond()));
+        f.app().postCallback(TRANSACTION_PATH, transaction("oa-report-1", "buy", "paid", Instant.now().getEpochSecond()));
         String today = LocalDate.now(ZoneOffset.UTC).toString();
         String report = "/api/reports/reconciliation";
         for (String format : List.of("json", "csv", "html")) {
-            var response = app.admin("GET", report + "?from=" + today + "&to=" + today + "&format=" + format);
+            var response = f.app().admin("GET", report + "?from=" + today + "&to=" + today + "&format=" + format);
             assertThat(response.statusCode()).as(format).isEqualTo(200);
             assertConforms("GET", report, response);
         }
-        var bad = app.admin("GET", report + "?from=" + today + "&to=2000-01-01&format=json");
-        assertThat(bad.statusCode()).isEqualTo(400);
-        assertConforms("GET", report, bad);
-        var noToken = app.admin("GET", report + "?from=" + today + "&to=" + today + "&format=json", null);
-        assertThat(noToken.statusCode()).isEqualTo(401);
-        assertConforms("GET", report, noToken);
+        var bad = f.app().admin("GET", report + "?from=" + today + "&to=2000-01-01&format=json");
+        assertAnswers(400, "GET", report, bad);
+        var noToken = f.app().admin("GET", report + "?from=" + today + "&to=" + today + "&format=json", null);
+        assertAnswers(401, "GET", report, noToken);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -471,6 +413,12 @@ class OpenApiTest {
     }
 
     /** Checks a real answer against the document: its status is documented, and its headers and body match. */
+    /** The answer has the status the test expects and conforms to the document. */
+    private static void assertAnswers(int status, String method, String path, HttpResponse<String> response) {
+        assertThat(response.statusCode()).as(method + " " + path + ": " + response.body()).isEqualTo(status);
+        assertConforms(method, path, response);
+    }
+
     private static void assertConforms(String method, String path, HttpResponse<String> response) {
         String status = Integer.toString(response.statusCode());
         String opPointer = "/paths/" + escape(path) + "/" + method.toLowerCase();
@@ -590,28 +538,20 @@ class OpenApiTest {
     private static long quarantinedValidBody(String transactionId) {
         // A body an earlier parser version rejected, stored as it would have been.
         byte[] body = transaction(transactionId, "sell", "succeeded", 900).getBytes(StandardCharsets.UTF_8);
-        long callbackId = app.dsl().insertInto(CALLBACK)
+        long callbackId = f.app().dsl().insertInto(CALLBACK)
                 .set(CALLBACK.ROUTE, "transaction").set(CALLBACK.BODY, body).set(CALLBACK.BODY_SHA256, new byte[32])
                 .set(CALLBACK.SIGNATURE_KEY, "test").set(CALLBACK.SIGNATURE_VARIANT, "raw").set(CALLBACK.OUTCOME, "quarantined")
                 .returning(CALLBACK.ID).fetchSingle(CALLBACK.ID);
-        return app.dsl().insertInto(QUARANTINE).set(QUARANTINE.CALLBACK_ID, callbackId).set(QUARANTINE.ROUTE, "transaction")
+        return f.app().dsl().insertInto(QUARANTINE).set(QUARANTINE.CALLBACK_ID, callbackId).set(QUARANTINE.ROUTE, "transaction")
                 .set(QUARANTINE.BODY, body).set(QUARANTINE.REASON, "old parser said no")
                 .returning(QUARANTINE.ID).fetchSingle(QUARANTINE.ID);
     }
 
+    /** Both runs were started on this instance: waits on its reconciler, then checks none is left running. */
     private static void awaitRunsFinished() throws Exception {
-        Instant deadline = Instant.now().plusSeconds(60);
-        while (Instant.now().isBefore(deadline)) {
-            JsonNode items = Json.MAPPER.readTree(app.admin("GET", "/api/reconciliation/runs").body()).get("items");
-            boolean running = false;
-            for (JsonNode run : items) {
-                running |= run.get("status").asText().equals("running");
-            }
-            if (!running) {
-                return;
-            }
-            Thread.sleep(100);
+        f.app().app().reconciler().awaitStartedRuns(Duration.ofSeconds(60));
+        for (JsonNode run : Json.MAPPER.readTree(f.app().admin("GET", "/api/reconciliation/runs").body()).get("items")) {
+            assertThat(run.get("status").asText()).as(run.toString()).isNotEqualTo("running");
         }
-        throw new AssertionError("reconciliation runs did not finish within 60 s");
     }
 }

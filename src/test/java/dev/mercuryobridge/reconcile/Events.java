@@ -4,12 +4,19 @@ import dev.mercuryobridge.simulator.CardTransaction;
 import dev.mercuryobridge.simulator.CardUserRef;
 
 import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.UUID;
 
 /** Callback bodies of the shapes the reference documents, for the reconciler's tests. */
 final class Events {
 
     private Events() {}
+
+    /** A moment {@code secondsAgo} before now, to the second: card movements of the last minutes. */
+    static Instant recent(long secondsAgo) {
+        return Instant.now().truncatedTo(ChronoUnit.SECONDS).minusSeconds(secondsAgo);
+    }
 
     /** A Spend Card sell request's transaction callback (type sell, payment method spend_card_topup). */
     static String sellRequest(CardUserRef user, String id, String status, long updatedAtTs, String fiatAmount) {

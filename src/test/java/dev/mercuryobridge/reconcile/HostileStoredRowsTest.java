@@ -6,11 +6,12 @@ import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CardTransaction;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.SellRequest;
+import dev.mercuryobridge.simulator.SimulatedApp;
 import dev.mercuryobridge.testing.Callbacks;
 import org.jooq.JSONB;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -18,7 +19,6 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.UUID;
 
 import static dev.mercuryobridge.db.generated.Tables.FINDING;
@@ -32,49 +32,44 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * and whatever can be read of those rows still counts.
  */
 class HostileStoredRowsTest {
-    private static ReconcileFixture f;
+    @RegisterExtension
+    static final SimulatedApp f = SimulatedApp.perClass();
     private static CardUserRef user;
 
     @BeforeAll
     static void start() throws Exception {
-        f = ReconcileFixture.start();
-        user = f.sim.addUser("hostile-rows@sim.test");
+        user = f.sim().addUser("hostile-rows@sim.test");
         f.register(user);
         topUp(new BigDecimal("100.00"));
 
         // A purchase Mercuryo lists, whose stored event has hostile numbers beside a sound amount.
         CardTransaction purchase = new CardTransaction("PURCHASE", "AUTHORIZED", new BigDecimal("12.50"), "EUR", "Lidl",
-                recent(300));
-        f.sim.authorize(user.email(), purchase);
-        f.sim.clear(user.email(), purchase);
+                Events.recent(300));
+        f.sim().authorize(user.email(), purchase);
+        f.sim().clear(user.email(), purchase);
         insertEvent("card_transaction", withHostileFields(Events.cardTransaction(user, purchase, "CLEARED")));
         // An amount past every limit: unreadable like any malformed amount, not counted.
         insertEvent("card_transaction", Events.cardTransaction(user, new CardTransaction("PURCHASE", "CLEARED",
-                new BigDecimal("1.00"), "EUR", "Ghost", recent(200)), "CLEARED").replace("\"amount\":\"1.00\"", "\"amount\":1e1000"));
+                new BigDecimal("1.00"), "EUR", "Ghost", Events.recent(200)), "CLEARED").replace("\"amount\":\"1.00\"", "\"amount\":1e1000"));
         // Nested deeper than even the wide reading allows: the event is left out, with a log line.
         insertEvent("card_transaction", Events.cardTransaction(user, new CardTransaction("PURCHASE", "CLEARED",
-                new BigDecimal("5.00"), "EUR", "Deep", recent(100)), "CLEARED")
+                new BigDecimal("5.00"), "EUR", "Deep", Events.recent(100)), "CLEARED")
                 .replaceFirst("\\{", "{\"deep\":" + "[".repeat(1_500) + "]".repeat(1_500) + ","));
 
         // A transaction whose stored event data holds the same kind of numbers.
         String id = "hostile-tx-1";
         long now = Instant.now().getEpochSecond();
-        assertThat(f.app.postCallback(Callbacks.TRANSACTION_PATH, Callbacks.transaction(id, "buy", "new", now)
+        assertThat(f.app().postCallback(Callbacks.TRANSACTION_PATH, Callbacks.transaction(id, "buy", "new", now)
                 .replace("\"created_at_ts\":1694071953", "\"created_at_ts\":" + now)).statusCode()).isEqualTo(200);
-        f.app.dsl().execute("update transaction_event set data = ?::jsonb where transaction_id = ?",
+        f.app().dsl().execute("update transaction_event set data = ?::jsonb where transaction_id = ?",
                 withHostileFields("{\"id\":\"" + id + "\",\"status\":\"new\"}"), id);
-    }
-
-    @AfterAll
-    static void stop() {
-        f.close();
     }
 
     @Test
     void the_stored_rows_really_are_past_the_strict_reader() {
-        JSONB data = f.app.dsl().fetchSingle("select data from spend_card_event where data -> 'deep' is not null").get(0, JSONB.class);
+        JSONB data = f.app().dsl().fetchSingle("select data from spend_card_event where data -> 'deep' is not null").get(0, JSONB.class);
         assertThat(Jsonb.readStored(data)).isEmpty();
-        JSONB huge = f.app.dsl().fetchSingle("select data from spend_card_event where data -> 'note' is not null").get(0, JSONB.class);
+        JSONB huge = f.app().dsl().fetchSingle("select data from spend_card_event where data -> 'note' is not null").get(0, JSONB.class);
         assertThat(huge.data()).contains("1" + "0".repeat(1_000));
         assertThatThrownBy(() -> Jsonb.read(huge)).as("the strict reader").isInstanceOf(IllegalStateException.class);
         assertThat(Jsonb.readStored(huge)).get().extracting(n -> n.at("/transaction/amount").asText()).isEqualTo("12.50");
@@ -87,7 +82,7 @@ class HostileStoredRowsTest {
         assertThat(run.get("errors").asInt()).as(run.toString()).isZero();
         assertThat(run.get("failure").isNull()).as(run.toString()).isTrue();
         // The purchase with hostile neighbours counted: callbacks and Mercuryo agree on 87.50.
-        assertThat(f.sim.balance(user.email())).isEqualByComparingTo("87.50");
+        assertThat(f.sim().balance(user.email())).isEqualByComparingTo("87.50");
         assertThat(open("balance_drift")).isEmpty();
         assertThat(open("unseen_card_transaction")).isEmpty();
     }
@@ -96,7 +91,7 @@ class HostileStoredRowsTest {
     @ValueSource(strings = {"csv", "json", "html"})
     void every_report_format_is_written(String format) throws Exception {
         LocalDate today = LocalDate.now(ZoneOffset.UTC);
-        var response = f.app.admin("GET", "/api/reports/reconciliation?from=" + today.minusDays(2) + "&to=" + today.plusDays(1)
+        var response = f.app().admin("GET", "/api/reports/reconciliation?from=" + today.minusDays(2) + "&to=" + today.plusDays(1)
                 + "&format=" + format);
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
@@ -125,26 +120,22 @@ class HostileStoredRowsTest {
     }
 
     private static void insertEvent(String name, String data) {
-        f.app.dsl().execute("insert into spend_card_event (event_id, event_name, card_id, user_uuid, callback_id, data)"
+        f.app().dsl().execute("insert into spend_card_event (event_id, event_name, card_id, user_uuid, callback_id, data)"
                 + " values (?, ?, ?, ?, 0, ?::jsonb)", UUID.randomUUID(), name, user.cardId(), user.userUuid(), data);
     }
 
     /** A top-up at Mercuryo and its crypto_top_up callback, received the ordinary way. */
     private static void topUp(BigDecimal amount) {
-        SellRequest request = f.sim.createSellRequest(user.email(), "BTC", new BigDecimal("0.00400000"), amount);
-        f.sim.setSellRequestStatus(request.id(), "succeeded");
-        BigDecimal after = f.sim.postCardTransaction(user.email(),
-                new CardTransaction("TOP_UP", "CLEARED", amount, "EUR", "Crypto top-up", recent(900)));
-        assertThat(f.app.postCallback(Callbacks.SPEND_CARD_PATH, Events.cryptoTopUp(user, request.id(), amount, after))
+        SellRequest request = f.sim().createSellRequest(user.email(), "BTC", new BigDecimal("0.00400000"), amount);
+        f.sim().setSellRequestStatus(request.id(), "succeeded");
+        BigDecimal after = f.sim().postCardTransaction(user.email(),
+                new CardTransaction("TOP_UP", "CLEARED", amount, "EUR", "Crypto top-up", Events.recent(900)));
+        assertThat(f.app().postCallback(Callbacks.SPEND_CARD_PATH, Events.cryptoTopUp(user, request.id(), amount, after))
                 .statusCode()).isEqualTo(200);
     }
 
-    private static Instant recent(long secondsAgo) {
-        return Instant.now().truncatedTo(ChronoUnit.SECONDS).minusSeconds(secondsAgo);
-    }
-
     private static java.util.List<String> open(String kind) {
-        return f.app.dsl().select(FINDING.ACTUAL).from(FINDING)
+        return f.app().dsl().select(FINDING.ACTUAL).from(FINDING)
                 .where(FINDING.KIND.eq(kind)).and(FINDING.SUBJECT.eq(user.userUuid())).and(FINDING.RESOLVED_AT.isNull())
                 .fetch(FINDING.ACTUAL);
     }

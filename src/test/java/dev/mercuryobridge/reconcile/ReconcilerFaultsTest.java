@@ -5,6 +5,7 @@ import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;
 import dev.mercuryobridge.simulator.SellRequest;
+import dev.mercuryobridge.simulator.SimulatedApp;
 import dev.mercuryobridge.testing.TestApp;
 import dev.mercuryobridge.testing.TestDatabase;
 import org.junit.jupiter.api.Test;
@@ -20,26 +21,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReconcilerFaultsTest {
 
     /** Two card users, each with a sell request Mercuryo finished but whose callback never came. */
-    private static void seed(ReconcileFixture f) {
+    private static void seed(SimulatedApp f) {
         for (String email : new String[] {"a@sim.test", "b@sim.test"}) {
-            CardUserRef user = f.sim.addUser(email);
-            SellRequest request = f.sim.createSellRequest(email, "BTC", new BigDecimal("0.00100000"), new BigDecimal("25.00"));
-            f.sim.setSellRequestStatus(request.id(), "succeeded");
+            CardUserRef user = f.sim().addUser(email);
+            SellRequest request = f.sim().createSellRequest(email, "BTC", new BigDecimal("0.00100000"), new BigDecimal("25.00"));
+            f.sim().setSellRequestStatus(request.id(), "succeeded");
             f.register(user);
-            assertThat(f.app.adminJson("PUT", "/api/sell-requests/" + request.id(), "{\"user_uuid\":\"" + user.userUuid() + "\"}")
+            assertThat(f.app().adminJson("PUT", "/api/sell-requests/" + request.id(), "{\"user_uuid\":\"" + user.userUuid() + "\"}")
                     .statusCode()).isEqualTo(200);
         }
     }
 
-    private static int succeeded(ReconcileFixture f) {
-        return f.app.dsl().fetchCount(TRANSACTION_STATE, TRANSACTION_STATE.STATUS.eq("succeeded"));
+    private static int succeeded(SimulatedApp f) {
+        return f.app().dsl().fetchCount(TRANSACTION_STATE, TRANSACTION_STATE.STATUS.eq("succeeded"));
     }
 
     @Test
     void a_burst_of_5xx_answers_is_retried_and_the_run_succeeds() throws Exception {
-        try (ReconcileFixture f = ReconcileFixture.start()) {
+        try (SimulatedApp f = SimulatedApp.start()) {
             seed(f);
-            f.sim.failNext(3);
+            f.sim().failNext(3);
 
             JsonNode run = f.runReconciliation();
 
@@ -51,29 +52,29 @@ class ReconcilerFaultsTest {
 
     @Test
     void expired_tokens_cause_exactly_one_new_sign_in_per_user() throws Exception {
-        try (ReconcileFixture f = ReconcileFixture.start()) {
+        try (SimulatedApp f = SimulatedApp.start()) {
             seed(f);
             assertThat(f.runReconciliation().get("errors").asInt()).isZero();
-            long signInsBefore = f.sim.signIns();
+            long signInsBefore = f.sim().signIns();
 
-            f.sim.expireAllTokens();
+            f.sim().expireAllTokens();
             JsonNode run = f.runReconciliation();
 
             assertThat(run.get("status").asText()).isEqualTo("succeeded");
-            assertThat(f.sim.signIns() - signInsBefore).isEqualTo(2);
+            assertThat(f.sim().signIns() - signInsBefore).isEqualTo(2);
         }
     }
 
     @Test
     void a_hanging_endpoint_times_out_and_the_run_finishes_with_the_error_recorded() throws Exception {
-        try (ReconcileFixture f = ReconcileFixture.start(Map.of("MERCURYO_API_TIMEOUT", "PT0.3S"))) {
+        try (SimulatedApp f = SimulatedApp.start(Map.of("MERCURYO_API_TIMEOUT", "PT0.3S"))) {
             seed(f);
-            f.sim.hang(MercuryoSimulator.CARD_BALANCE);
+            f.sim().hang(MercuryoSimulator.CARD_BALANCE);
 
             long started = System.nanoTime();
             JsonNode run = f.runReconciliation();
             Duration took = Duration.ofNanos(System.nanoTime() - started);
-            f.sim.clearFaults();
+            f.sim().clearFaults();
 
             assertThat(run.get("status").asText()).isEqualTo("partial");
             assertThat(run.get("errors").asInt()).isEqualTo(2);
@@ -87,15 +88,15 @@ class ReconcilerFaultsTest {
 
     @Test
     void two_instances_never_run_a_reconciliation_at_once() throws Exception {
-        try (ReconcileFixture f = ReconcileFixture.start()) {
+        try (SimulatedApp f = SimulatedApp.start()) {
             seed(f);
-            String url = f.app.app().config().databaseUrl();
-            try (TestApp second = TestApp.startOn(url, ReconcileFixture.env(f.sim, Map.of()))) {
-                f.sim.slow(Duration.ofMillis(700));
+            String url = f.app().app().config().databaseUrl();
+            try (TestApp second = TestApp.startOn(url, SimulatedApp.env(f.sim(), Map.of()))) {
+                f.sim().slow(Duration.ofMillis(700));
 
-                var first = f.app.admin("POST", "/api/reconciliation/runs");
+                var first = f.app().admin("POST", "/api/reconciliation/runs");
                 var other = second.admin("POST", "/api/reconciliation/runs");
-                var again = f.app.admin("POST", "/api/reconciliation/runs");
+                var again = f.app().admin("POST", "/api/reconciliation/runs");
 
                 assertThat(first.statusCode()).isEqualTo(202);
                 assertThat(other.statusCode()).isEqualTo(409);
@@ -103,14 +104,9 @@ class ReconcilerFaultsTest {
                 assertThat(again.statusCode()).isEqualTo(409);
 
                 long id = Json.MAPPER.readTree(first.body()).get("id").asLong();
-                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                String status = "running";
-                while ("running".equals(status) && System.nanoTime() < deadline) {
-                    Thread.sleep(200);
-                    status = f.get("/api/reconciliation/runs/" + id).at("/run/status").asText();
-                }
-                assertThat(status).isEqualTo("succeeded");
-                f.sim.clearFaults();
+                f.app().app().reconciler().awaitStartedRuns(Duration.ofSeconds(60));
+                assertThat(f.get("/api/reconciliation/runs/" + id).at("/run/status").asText()).isEqualTo("succeeded");
+                f.sim().clearFaults();
                 // Once it has finished, the other instance may run.
                 assertThat(second.admin("POST", "/api/reconciliation/runs?wait=true").statusCode()).isEqualTo(200);
             }

@@ -5,6 +5,7 @@ import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CallbackSender;
 import dev.mercuryobridge.simulator.Scenario;
 import dev.mercuryobridge.simulator.SimCallback;
+import dev.mercuryobridge.simulator.SimulatedApp;
 import dev.mercuryobridge.simulator.Truth;
 import dev.mercuryobridge.testing.TestApp;
 import dev.mercuryobridge.testing.TestKafka;
@@ -34,15 +35,15 @@ class ReconcilerScenarioTest {
 
     @Test
     void one_run_catches_exactly_the_dropped_callbacks_and_nothing_else() throws Exception {
-        try (ReconcileFixture f = ReconcileFixture.start();
-             KafkaConsumer<String, String> consumer = TestKafka.shared().consumer(f.app.transactionsTopic());
-             CallbackSender sender = new CallbackSender(URI.create("http://127.0.0.1:" + f.app.app().httpPort()), TestApp.SIGN_KEY)) {
+        try (SimulatedApp f = SimulatedApp.start();
+             KafkaConsumer<String, String> consumer = TestKafka.shared().consumer(f.app().transactionsTopic());
+             CallbackSender sender = new CallbackSender(URI.create("http://127.0.0.1:" + f.app().app().httpPort()), TestApp.SIGN_KEY)) {
             // Timestamps end now: a movement is matched within 72 h of its callback's receipt.
             Scenario scenario = Scenario.endingAt(new Scenario.Config(42, 20, 200, 3, 0.10, 0.05, 0.05, Duration.ZERO, 0.15),
                     java.time.Instant.now().getEpochSecond());
             // The operator registers each card user (e-mail and real IP) when they open their card.
             scenario.truth().usersByEmail().values().forEach(f::register);
-            Scenario.Run played = scenario.run(f.sim, sender);
+            Scenario.Run played = scenario.run(f.sim(), sender);
             Truth truth = played.truth();
             assertThat(played.result().non200Answers()).isZero();
             assertThat(truth.sellRequestsWhoseLastDeliveredStatusIsNotFinal()).isNotEmpty();
@@ -61,7 +62,7 @@ class ReconcilerScenarioTest {
             missed.addAll(revealedByTopUp);
 
             // Every sell request we know of now holds Mercuryo's status.
-            Map<String, String> stored = f.app.dsl().select(TRANSACTION_STATE.TRANSACTION_ID, TRANSACTION_STATE.STATUS)
+            Map<String, String> stored = f.app().dsl().select(TRANSACTION_STATE.TRANSACTION_ID, TRANSACTION_STATE.STATUS)
                     .from(TRANSACTION_STATE).fetchMap(TRANSACTION_STATE.TRANSACTION_ID, TRANSACTION_STATE.STATUS);
             for (var e : truth.finalStatusBySellRequest().entrySet()) {
                 if (!truth.sellRequestsNeverDelivered().contains(e.getKey()) || revealedByTopUp.contains(e.getKey())) {
@@ -70,7 +71,7 @@ class ReconcilerScenarioTest {
             }
 
             // Findings: exactly the injected faults, nothing else.
-            Map<String, Set<String>> findings = f.app.dsl().select(FINDING.KIND, FINDING.SUBJECT).from(FINDING)
+            Map<String, Set<String>> findings = f.app().dsl().select(FINDING.KIND, FINDING.SUBJECT).from(FINDING)
                     .fetchGroups(FINDING.KIND, FINDING.SUBJECT).entrySet().stream()
                     .collect(Collectors.toMap(Map.Entry::getKey, e -> Set.copyOf(e.getValue())));
             assertThat(findings.keySet()).isSubsetOf("missed_callback", "unseen_card_transaction", "balance_drift");
@@ -80,27 +81,27 @@ class ReconcilerScenarioTest {
                     .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().userUuid()));
             int unseen = truth.unseenLedgerItems().values().stream().mapToInt(List::size).sum();
             assertThat(unseen).as("the scenario loses card money").isPositive();
-            assertThat(f.app.dsl().fetchCount(FINDING, FINDING.KIND.eq("unseen_card_transaction"))).isEqualTo(unseen);
+            assertThat(f.app().dsl().fetchCount(FINDING, FINDING.KIND.eq("unseen_card_transaction"))).isEqualTo(unseen);
             assertThat(findings.getOrDefault("unseen_card_transaction", Set.of()))
                     .isEqualTo(truth.unseenLedgerItems().keySet().stream().map(uuidByEmail::get).collect(Collectors.toSet()));
             assertThat(findings.getOrDefault("balance_drift", Set.of()))
                     .isEqualTo(truth.expectedDriftUsers().stream().map(uuidByEmail::get).collect(Collectors.toSet()));
             for (String email : truth.expectedDriftUsers()) {
-                var drift = f.app.dsl().fetchSingle(FINDING, FINDING.KIND.eq("balance_drift")
+                var drift = f.app().dsl().fetchSingle(FINDING, FINDING.KIND.eq("balance_drift")
                         .and(FINDING.SUBJECT.eq(uuidByEmail.get(email))));
                 assertThat(drift.getExpected()).isEqualTo(truth.expectedBalanceByEmail().get(email).toPlainString() + " EUR");
             }
 
             // Missed callbacks are corrected transitions, detected by the reconciler.
             for (String id : missed) {
-                var last = f.app.dsl().selectFrom(STATUS_TRANSITION).where(STATUS_TRANSITION.TRANSACTION_ID.eq(id))
+                var last = f.app().dsl().selectFrom(STATUS_TRANSITION).where(STATUS_TRANSITION.TRANSACTION_ID.eq(id))
                         .orderBy(STATUS_TRANSITION.SEQUENCE.desc()).limit(1).fetchSingle();
                 assertThat(last.getDetectedBy()).isEqualTo("reconciler");
                 assertThat(last.getFinal()).isTrue();
             }
 
             // Each transition on Kafka once per id (re-sends carry identical bytes), all of them.
-            int transitions = f.app.dsl().fetchCount(STATUS_TRANSITION);
+            int transitions = f.app().dsl().fetchCount(STATUS_TRANSITION);
             List<ConsumerRecord<String, String>> records = TestKafka.readUntil(consumer,
                     r -> ids(r).size() >= transitions, Duration.ofSeconds(60));
             records.addAll(TestKafka.drain(consumer, Duration.ofSeconds(2)));
@@ -114,7 +115,7 @@ class ReconcilerScenarioTest {
 
             // The run and its findings on the admin API.
             JsonNode detail = f.get("/api/reconciliation/runs/" + run.get("id").asLong());
-            assertThat(detail.get("findings")).hasSize(f.app.dsl().fetchCount(FINDING));
+            assertThat(detail.get("findings")).hasSize(f.app().dsl().fetchCount(FINDING));
             assertThat(f.get("/api/reconciliation/runs").get("items")).hasSize(1);
 
             // A second run finds nothing new: the state is corrected and findings are not repeated.

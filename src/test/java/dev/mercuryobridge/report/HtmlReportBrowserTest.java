@@ -1,10 +1,10 @@
 package dev.mercuryobridge.report;
 
 import dev.mercuryobridge.testing.TestApp;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
@@ -29,17 +29,19 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the figures are read from the DOM the browser built, and the chart is checked in the picture
  * it rendered. Outside CI, a machine without chromium skips this test; in CI it must run.
  */
+@EnabledIf(value = "chromiumOrCi", disabledReason = "chromium is not installed (CI installs it)")
 class HtmlReportBrowserTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static TestApp app;
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass();
+
+    /** Chromium is there, or this is CI (which installs it: there the test must run and fail without it). */
+    static boolean chromiumOrCi() {
+        return "true".equalsIgnoreCase(System.getenv("CI")) || Files.isExecutable(CHROMIUM);
+    }
 
     @BeforeAll
-    static void start() {
-        boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
-        if (!ci) {
-            Assumptions.assumeTrue(Files.isExecutable(CHROMIUM), "chromium is not installed (CI installs it)");
-        }
-        app = TestApp.start();
+    static void seed() {
         // Today: three transactions, one of them pending, 5 callbacks received.
         app.postCallback(TRANSACTION_PATH, createdNow("h1", "new", now()));
         app.postCallback(TRANSACTION_PATH, createdNow("h1", "paid", now() + 1));
@@ -56,13 +58,6 @@ class HtmlReportBrowserTest {
 
     private static long now() {
         return System.currentTimeMillis() / 1000;
-    }
-
-    @AfterAll
-    static void stop() {
-        if (app != null) {
-            app.close();
-        }
     }
 
     private static String chromium(Path profile, String... args) throws Exception {

@@ -4,18 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.mercuryobridge.json.Json;
 import dev.mercuryobridge.simulator.CardTransaction;
 import dev.mercuryobridge.simulator.CardUserRef;
-import dev.mercuryobridge.simulator.MercuryoSimulator;
 import dev.mercuryobridge.simulator.SellRequest;
+import dev.mercuryobridge.simulator.SimulatedApp;
 import dev.mercuryobridge.testing.Callbacks;
-import dev.mercuryobridge.testing.TestApp;
-import dev.mercuryobridge.testing.TestDatabase;
-import dev.mercuryobridge.testing.TestKafka;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.StringReader;
 import java.math.BigDecimal;
@@ -39,9 +36,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * path (signed callbacks, then a reconciliation run against the simulator).
  */
 class ReconciliationReportTest {
-    private static final String TOKEN = "report-partner-token";
-    private static MercuryoSimulator sim;
-    private static TestApp app;
+    @RegisterExtension
+    static final SimulatedApp f = SimulatedApp.perClass(Map.of("REPORT_MAX_DAYS", "31"));
     private static String missedId;
     private static CardUserRef cardUser;
 
@@ -61,49 +57,40 @@ class ReconciliationReportTest {
     }
 
     @BeforeAll
-    static void build() throws Exception {
-        sim = MercuryoSimulator.start(0, TOKEN);
-        Map<String, String> env = new HashMap<>(TestApp.kafkaEnv(TestKafka.shared().bootstrapServers()));
-        env.put("MERCURYO_API_BASE_URL", sim.baseUrl().toString());
-        env.put("MERCURYO_PARTNER_TOKEN", TOKEN);
-        env.put("RECONCILE_INTERVAL", "PT1H");
-        env.put("RECONCILE_GRACE_PERIOD", "PT0S");
-        env.put("REPORT_MAX_DAYS", "31");
-        app = TestApp.startOn(TestDatabase.freshDatabaseUrl(), env);
-
-        cardUser = sim.addUser("finance@sim.test");
+    static void seed() throws Exception {
+        cardUser = f.sim().addUser("finance@f.sim().test");
         String uuid = cardUser.userUuid();
         // The operator registers its card user with their real IP: only then is the user polled.
-        assertThat(app.adminJson("PUT", "/api/card-users/" + uuid, "{\"email\":\"finance@sim.test\",\"ip\":\"203.0.113.9\"}")
+        assertThat(f.app().adminJson("PUT", "/api/card-users/" + uuid, "{\"email\":\"finance@f.sim().test\",\"ip\":\"203.0.113.9\"}")
                 .statusCode()).isEqualTo(200);
         // T1: a card purchase of crypto, new -> pending -> paid: matched.
         for (String[] s : new String[][] {{"new", "2024-03-01T10:00:00Z"}, {"pending", "2024-03-01T10:00:30Z"}, {"paid", "2024-03-01T10:01:00Z"}}) {
             post(transaction("t1buy", "buy", "card", s[0], "2024-03-01T10:00:00Z", ts(s[1]), "0.00148310", "BTC",
-                    "50.00", "USD", "11.80", uuid, "finance@sim.test"));
+                    "50.00", "USD", "11.80", uuid, "finance@f.sim().test"));
         }
         // T2: a Spend Card top-up; its final callback never comes, Mercuryo says succeeded: missed_callback.
-        SellRequest request = sim.createSellRequest("finance@sim.test", "BTC", new BigDecimal("0.00400000"), new BigDecimal("95.38"));
-        sim.setSellRequestStatus(request.id(), "succeeded");
+        SellRequest request = f.sim().createSellRequest("finance@f.sim().test", "BTC", new BigDecimal("0.00400000"), new BigDecimal("95.38"));
+        f.sim().setSellRequestStatus(request.id(), "succeeded");
         missedId = request.id();
         post(transaction(missedId, "sell", "spend_card_topup", "new", "2024-03-01T12:00:00Z", ts("2024-03-01T12:00:00Z"),
-                "0.00400000", "BTC", "95.38", "EUR", "1.20", uuid, "finance@sim.test"));
+                "0.00400000", "BTC", "95.38", "EUR", "1.20", uuid, "finance@f.sim().test"));
         post(transaction(missedId, "sell", "spend_card_topup", "pending", "2024-03-01T12:00:00Z", ts("2024-03-01T12:05:00Z"),
-                "0.00400000", "BTC", "95.38", "EUR", "1.20", uuid, "finance@sim.test"));
+                "0.00400000", "BTC", "95.38", "EUR", "1.20", uuid, "finance@f.sim().test"));
         // T3: still pending: unresolved.
         post(transaction("t3buy", "buy", "card", "pending", "2024-03-02T08:00:00Z", ts("2024-03-02T08:00:00Z"),
-                "0.00100000", "BTC", "30.10", "USD", "2.00", uuid, "finance@sim.test"));
+                "0.00100000", "BTC", "30.10", "USD", "2.00", uuid, "finance@f.sim().test"));
         // T4: created before the period: not in the report.
         post(transaction("t4old", "buy", "card", "paid", "2024-02-28T23:59:59Z", ts("2024-02-29T00:00:10Z"),
-                "0.00100000", "BTC", "25.00", "USD", "1.00", uuid, "finance@sim.test"));
+                "0.00100000", "BTC", "25.00", "USD", "1.00", uuid, "finance@f.sim().test"));
 
         // The card: 100.00 in before the period, 30.00 out and 20.00 in during it: closing 90.00.
         List<CardTransaction> ledger = List.of(
                 new CardTransaction("TOP_UP", "CLEARED", new BigDecimal("100.00"), "EUR", "Mercuryo", Instant.parse("2024-02-29T09:00:00Z")),
                 new CardTransaction("PURCHASE", "CLEARED", new BigDecimal("30.00"), "EUR", "Shop", Instant.parse("2024-03-01T15:00:00Z")),
                 new CardTransaction("TOP_UP", "CLEARED", new BigDecimal("20.00"), "EUR", "Mercuryo", Instant.parse("2024-03-02T09:00:00Z")));
-        sim.addCardTransactions("finance@sim.test", ledger);
+        f.sim().addCardTransactions("finance@f.sim().test", ledger);
         for (CardTransaction t : ledger) {
-            post(Callbacks.SPEND_CARD_PATH, """
+            f.post(Callbacks.SPEND_CARD_PATH, """
                     {"event_id":"%s","event_name":"card_transaction","card_id":"%s","user":{"uuid4":"%s"},\
                     "transaction":{"type":"%s","status":"CLEARED","amount":"%s","currency":"EUR","timestamp":"%s"}}"""
                     .formatted(UUID.randomUUID(), cardUser.cardId(), uuid, t.type(), t.amount().toPlainString(), t.timestamp()));
@@ -112,37 +99,27 @@ class ReconciliationReportTest {
         // (a checkpoint). A 5.00 purchase follows that no callback ever tells of: Mercuryo's balance
         // is 5.00 short of what the callbacks imply.
         Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-        sim.addCardTransactions("finance@sim.test", List.of(
+        f.sim().addCardTransactions("finance@f.sim().test", List.of(
                 new CardTransaction("TOP_UP", "CLEARED", new BigDecimal("95.38"), "EUR", "Crypto top-up", now),
                 new CardTransaction("PURCHASE", "CLEARED", new BigDecimal("5.00"), "EUR", "Unseen shop", now.plusSeconds(1))));
-        post(Callbacks.SPEND_CARD_PATH, """
+        f.post(Callbacks.SPEND_CARD_PATH, """
                 {"event_id":"%s","event_name":"crypto_top_up","card_id":"%s","user":{"uuid4":"%s"},\
                 "sell_request":{"id":"%s","status":"succeeded","fiat_amount":"95.38","fiat_currency":"EUR"},\
                 "card_balance":{"fiat_amount":"185.38","fiat_currency":"EUR"}}"""
                 .formatted(UUID.randomUUID(), cardUser.cardId(), uuid, missedId));
-        sim.setBalance("finance@sim.test", new BigDecimal("180.38"));
+        f.sim().setBalance("finance@f.sim().test", new BigDecimal("180.38"));
 
-        var run = app.admin("POST", "/api/reconciliation/runs?wait=true");
+        var run = f.app().admin("POST", "/api/reconciliation/runs?wait=true");
         assertThat(run.statusCode()).isEqualTo(200);
         assertThat(Json.MAPPER.readTree(run.body()).get("status").asText()).as(run.body()).isEqualTo("succeeded");
     }
 
     private static void post(String body) {
-        post(Callbacks.TRANSACTION_PATH, body);
-    }
-
-    private static void post(String path, String body) {
-        assertThat(app.postCallback(path, body).statusCode()).isEqualTo(200);
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        sim.close();
+        f.post(Callbacks.TRANSACTION_PATH, body);
     }
 
     private static JsonNode jsonReport(String from, String to) throws Exception {
-        var response = app.admin("GET", "/api/reports/reconciliation?from=" + from + "&to=" + to + "&format=json");
+        var response = f.app().admin("GET", "/api/reports/reconciliation?from=" + from + "&to=" + to + "&format=json");
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return Json.MAPPER.readTree(response.body());
     }
@@ -256,8 +233,8 @@ class ReconciliationReportTest {
     void todays_chart_counts_the_callbacks_received_and_the_missed_callback_caught() throws Exception {
         String today = LocalDate.now(ZoneOffset.UTC).toString();
         JsonNode chart = jsonReport(today, today).at("/header/chart/0");
-        int callbacks = app.dsl().fetchCount(dev.mercuryobridge.db.generated.Tables.CALLBACK);
-        int open = app.dsl().fetchCount(dev.mercuryobridge.db.generated.Tables.FINDING,
+        int callbacks = f.app().dsl().fetchCount(dev.mercuryobridge.db.generated.Tables.CALLBACK);
+        int open = f.app().dsl().fetchCount(dev.mercuryobridge.db.generated.Tables.FINDING,
                 dev.mercuryobridge.db.generated.Tables.FINDING.RESOLVED_AT.isNull());
         assertThat(chart.get("day").asText()).isEqualTo(today);
         assertThat(chart.get("callbacks_received").asLong()).isEqualTo(callbacks);
@@ -268,7 +245,7 @@ class ReconciliationReportTest {
     /** The report at a fixed instant of its clock, written directly in one format. */
     private static String report(Clock clock, String from, String to, String format) throws Exception {
         var out = new java.io.ByteArrayOutputStream();
-        new ReconciliationReport(app.dsl(), clock).write(ReportRequest.parse(from, to, format, null, 31), out);
+        new ReconciliationReport(f.app().dsl(), clock).write(ReportRequest.parse(from, to, format, null, 31), out);
         return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
@@ -277,7 +254,7 @@ class ReconciliationReportTest {
         Clock clock = Clock.fixed(Instant.now().plusSeconds(3_600), ZoneOffset.UTC);
         JsonNode json = Json.MAPPER.readTree(report(clock, "2024-03-01", "2024-03-02", "json"));
         String csv = report(clock, "2024-03-01", "2024-03-02", "csv");
-        var response = app.admin("GET", "/api/reports/reconciliation?from=2024-03-01&to=2024-03-02&format=csv");
+        var response = f.app().admin("GET", "/api/reports/reconciliation?from=2024-03-01&to=2024-03-02&format=csv");
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/csv");
 
@@ -379,20 +356,20 @@ class ReconciliationReportTest {
                 {"from=2024-03-01&to=2024-03-02&format=csv&zone=Mars/Olympus", "unknown time zone"},
         };
         for (String[] c : cases) {
-            var response = app.admin("GET", "/api/reports/reconciliation?" + c[0]);
+            var response = f.app().admin("GET", "/api/reports/reconciliation?" + c[0]);
             assertThat(response.statusCode()).as(c[0]).isEqualTo(400);
             JsonNode body = Json.MAPPER.readTree(response.body());
             assertThat(body.get("error").asText()).isEqualTo("invalid_report_request");
             assertThat(body.get("message").asText()).as(c[0]).contains(c[1]);
         }
-        assertThat(app.admin("GET", "/api/reports/reconciliation?from=2024-03-01&to=2024-03-02&format=csv", null).statusCode())
+        assertThat(f.app().admin("GET", "/api/reports/reconciliation?from=2024-03-01&to=2024-03-02&format=csv", null).statusCode())
                 .isEqualTo(401);
     }
 
     @Test
     void command_line_writes_the_same_report_and_exits_non_zero_with_the_same_messages(@org.junit.jupiter.api.io.TempDir Path dir)
             throws Exception {
-        Map<String, String> env = Map.of("DATABASE_URL", app.app().config().databaseUrl(),
+        Map<String, String> env = Map.of("DATABASE_URL", f.app().app().config().databaseUrl(),
                 "DATABASE_USER", "postgres", "DATABASE_PASSWORD", "postgres", "REPORT_MAX_DAYS", "31");
         Path out = dir.resolve("report.json");
         int status = ReportCommand.run(new String[] {"--from", "2024-03-01", "--to", "2024-03-02", "--format", "json",
