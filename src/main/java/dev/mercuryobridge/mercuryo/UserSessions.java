@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * The {@code Sdk-User-Token} of each card user, as the API text describes its lifecycle:
@@ -77,15 +79,7 @@ final class UserSessions {
 
     /** Signs the user in (creating the Mercuryo account if new) and caches the session. */
     UserSession signIn(CardUser user) {
-        Slot slot = slot(user);
-        slot.lock.lock();
-        try {
-            slot.session = null;
-            slot.session = fetchSignIn(user);
-            return slot.session;
-        } finally {
-            slot.lock.unlock();
-        }
+        return renewIf(user, current -> true, current -> fetchSignIn(user));
     }
 
     private Slot slot(CardUser user) {
@@ -93,17 +87,28 @@ final class UserSessions {
     }
 
     private UserSession usable(CardUser user) {
-        Slot slot = slot(user);
-        UserSession current = slot.session;
+        UserSession current = slot(user).session;
         if (current != null && !current.expiresWithin(REFRESH_MARGIN, clock.instant())) {
             return current;
         }
+        // Under the lock, asked again: another thread may have renewed it while we waited.
+        return renewIf(user, c -> c == null || c.expiresWithin(REFRESH_MARGIN, clock.instant()),
+                c -> c == null ? fetchSignIn(user) : refreshOrSignIn(user, c));
+    }
+
+    /**
+     * Under the user's lock: when {@code stale} says so of the cached session (null when there is
+     * none), replaces it with what {@code renew} makes of it. The cache is emptied first, so a
+     * failed renewal leaves no dead token behind.
+     */
+    private UserSession renewIf(CardUser user, Predicate<UserSession> stale, UnaryOperator<UserSession> renew) {
+        Slot slot = slot(user);
         slot.lock.lock();
         try {
-            current = slot.session;   // another thread may have renewed it while we waited
-            if (current == null || current.expiresWithin(REFRESH_MARGIN, clock.instant())) {
-                slot.session = null;   // a failed renewal must not leave a dead token behind
-                slot.session = current == null ? fetchSignIn(user) : refreshOrSignIn(user, current);
+            UserSession current = slot.session;
+            if (stale.test(current)) {
+                slot.session = null;
+                slot.session = renew.apply(current);
             }
             return slot.session;
         } finally {
@@ -127,17 +132,7 @@ final class UserSessions {
      * session is used instead of signing in a second time.
      */
     private UserSession replaceRejected(CardUser user, UserSession rejected) {
-        Slot slot = slot(user);
-        slot.lock.lock();
-        try {
-            if (slot.session == null || slot.session.token().equals(rejected.token())) {
-                slot.session = null;
-                slot.session = fetchSignIn(user);
-            }
-            return slot.session;
-        } finally {
-            slot.lock.unlock();
-        }
+        return renewIf(user, c -> c == null || c.token().equals(rejected.token()), c -> fetchSignIn(user));
     }
 
     private UserSession fetchSignIn(CardUser user) {
