@@ -21,23 +21,23 @@ import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_STATE;
 /** Read side of the admin API: a transaction with its history and the callbacks behind it. */
 public final class TransactionQueries {
 
-    public record TransactionView(State state, List<Transition> transitions, List<RawCallback> callbacks, List<FindingView> findings) {}
+    record TransactionView(State state, List<Transition> transitions, List<RawCallback> callbacks, List<FindingView> findings) {}
 
-    public record State(String transactionId, String type, String paymentMethod, String status, @JsonProperty("final") boolean isFinal,
-                        Long updatedAtTs, Long createdAtTs, String merchantTransactionId,
-                        String amount, String currency, String fiatAmount, String fiatCurrency,
-                        String fee, String partnerFee, String rate, String userUuid,
-                        int lastSequence, String lastDetectedBy, Instant firstSeenAt, Instant lastChangedAt) {}
+    record State(String transactionId, String type, String paymentMethod, String status, @JsonProperty("final") boolean isFinal,
+                 Long updatedAtTs, Long createdAtTs, String merchantTransactionId,
+                 String amount, String currency, String fiatAmount, String fiatCurrency,
+                 String fee, String partnerFee, String rate, String userUuid,
+                 int lastSequence, String lastDetectedBy, Instant firstSeenAt, Instant lastChangedAt) {}
 
-    public record Transition(int sequence, String previousStatus, String status, @JsonProperty("final") boolean isFinal,
-                             Instant statusChangedAt, String detectedBy, Instant recordedAt) {}
+    record Transition(int sequence, String previousStatus, String status, @JsonProperty("final") boolean isFinal,
+                      Instant statusChangedAt, String detectedBy, Instant recordedAt) {}
 
     /** A delivery as received: the body is shown as JSON when it is JSON, else as base64. */
-    public record RawCallback(long id, Instant receivedAt, String route, String outcome, String signatureKey,
-                              String signatureVariant, JsonNode body, String bodyBase64) {}
+    record RawCallback(long id, Instant receivedAt, String route, String outcome, String signatureKey,
+                       String signatureVariant, JsonNode body, String bodyBase64) {}
 
-    public record FindingView(long id, String kind, String subject, String expected, String actual,
-                              String detectedBy, Instant detectedAt, Instant resolvedAt) {}
+    record FindingView(long id, String kind, String subject, String expected, String actual,
+                       String detectedBy, Instant detectedAt, Instant resolvedAt) {}
 
     private final DSLContext dsl;
 
@@ -45,7 +45,7 @@ public final class TransactionQueries {
         this.dsl = dsl;
     }
 
-    public Optional<TransactionView> find(String transactionId) {
+    Optional<TransactionView> find(String transactionId) {
         Optional<State> state = dsl.selectFrom(TRANSACTION_STATE)
                 .where(TRANSACTION_STATE.TRANSACTION_ID.eq(transactionId))
                 .fetchOptional(s -> new State(s.getTransactionId(), s.getTransactionType(), s.getPaymentMethod(),

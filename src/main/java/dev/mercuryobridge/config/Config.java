@@ -47,15 +47,15 @@ public record Config(
     /** Kafka topic names (configurable so that environments can share a cluster). */
     public record Topics(String transactions, String spendCard, String reconciliation) {}
 
-    public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
-    public static final int MIN_SIGN_KEY_LENGTH = 16;
+    static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+    static final int MIN_SIGN_KEY_LENGTH = 16;
 
     /**
      * Signature variants an operator may enable. {@code raw} is what Mercuryo signs and is always
      * on; {@code whitespace_stripped} (one Mercuryo page: HMAC of the body with all whitespace
      * removed) cannot protect whitespace inside strings, so it is off unless listed.
      */
-    public static final List<String> SIGNATURE_VARIANTS = List.of("raw", "whitespace_stripped");
+    static final List<String> SIGNATURE_VARIANTS = List.of("raw", "whitespace_stripped");
 
     public Config {
         signKeys = List.copyOf(signKeys);
@@ -67,7 +67,7 @@ public record Config(
      * Every setting the service reads, in order, with its default and whether it is secret: the
      * same definitions that parse and mask (the README's table is checked against this list).
      */
-    public static List<Settings.Setting> settings() {
+    static List<Settings.Setting> settings() {
         Settings r = new Settings(Map.of());
         read(r);
         return r.all();

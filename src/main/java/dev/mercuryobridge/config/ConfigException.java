@@ -2,7 +2,7 @@ package dev.mercuryobridge.config;
 
 /** A configuration value is missing or invalid; the message names the variable and the problem. */
 public final class ConfigException extends RuntimeException {
-    public ConfigException(String message) {
+    ConfigException(String message) {
         super(message);
     }
 }

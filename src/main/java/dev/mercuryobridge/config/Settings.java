@@ -19,13 +19,13 @@ import java.util.function.Function;
  *
  * <p>Problems are collected instead of stopping at the first, so one start shows all of them.
  */
-public final class Settings {
+final class Settings {
 
     /**
      * A setting as defined: {@code defaultValue} is null when it is required and empty when its
      * default is empty; {@code shown} is its value for the log (masked when secret).
      */
-    public record Setting(String name, String defaultValue, boolean secret, String shown) {}
+    record Setting(String name, String defaultValue, boolean secret, String shown) {}
 
     private final Map<String, String> env;
     private final Map<String, Setting> read = new LinkedHashMap<>();
@@ -36,7 +36,7 @@ public final class Settings {
     }
 
     /** Every setting read so far, in reading order. */
-    public List<Setting> all() {
+    List<Setting> all() {
         return List.copyOf(read.values());
     }
 

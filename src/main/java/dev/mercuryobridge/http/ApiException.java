@@ -14,11 +14,11 @@ public final class ApiException extends RuntimeException {
         this.code = code;
     }
 
-    public int status() {
+    int status() {
         return status;
     }
 
-    public String code() {
+    String code() {
         return code;
     }
 

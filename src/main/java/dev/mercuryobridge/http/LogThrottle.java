@@ -42,7 +42,7 @@ public final class LogThrottle {
         return heldBack == 0 ? "" : " (" + heldBack + " more like it since the last line, not logged)";
     }
 
-    public Duration interval() {
+    Duration interval() {
         return interval;
     }
 }

@@ -15,7 +15,7 @@ public final class MercuryoApiException extends RuntimeException {
     private final int httpStatus;
     private final int code;
 
-    public MercuryoApiException(int httpStatus, int code, String message) {
+    MercuryoApiException(int httpStatus, int code, String message) {
         super(message);
         this.httpStatus = httpStatus;
         this.code = code;
@@ -33,7 +33,7 @@ public final class MercuryoApiException extends RuntimeException {
      * Whether the same call may succeed later: server-side failures (HTTP 5xx, codes 5xxxxx such as
      * 500001). The client has already retried these with backoff before throwing.
      */
-    public boolean retryable() {
+    boolean retryable() {
         return httpStatus >= 500 || code / 1000 >= 500;
     }
 }

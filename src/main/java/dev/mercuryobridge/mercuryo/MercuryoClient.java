@@ -62,7 +62,7 @@ public final class MercuryoClient implements AutoCloseable {
             }
         }
 
-        public static Settings defaults() {
+        static Settings defaults() {
             return new Settings(Duration.ofSeconds(10), 4, Duration.ofMillis(200), Duration.ofSeconds(5));
         }
     }
@@ -86,7 +86,7 @@ public final class MercuryoClient implements AutoCloseable {
     }
 
     /** Signs the user in (creating the Mercuryo account if new) and caches the session. */
-    public UserSession signIn(CardUser user) {
+    UserSession signIn(CardUser user) {
         return sessions.signIn(user);
     }
 

@@ -8,7 +8,7 @@ package dev.mercuryobridge.mercuryo;
  */
 public final class MercuryoProtocolException extends RuntimeException {
 
-    public MercuryoProtocolException(String message) {
+    MercuryoProtocolException(String message) {
         super(message);
     }
 }

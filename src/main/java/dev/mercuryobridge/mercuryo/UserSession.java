@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 
 /** A Mercuryo {@code Sdk-User-Token} and when it stops working. */
-public record UserSession(String token, String userUuid, Instant expiresAt) {
+record UserSession(String token, String userUuid, Instant expiresAt) {
 
     /**
      * "The Sdk-User-Token expires in 24 hours for the Production environment": assumed when an

@@ -47,7 +47,7 @@ public final class CardLedger {
      * How far a movement's time may be from the list item's: a movement without a Mercuryo time is
      * placed at the callback's receipt, and Mercuryo retries an unanswered callback for three days.
      */
-    public static final Duration MATCH_TOLERANCE = Duration.ofHours(72);
+    static final Duration MATCH_TOLERANCE = Duration.ofHours(72);
 
     private static final Set<String> NOT_MOVING_MONEY =
             Set.of("DECLINED", "REVERSED", "FAILED", "CANCELLED", "CANCELED", "REJECTED", "VOIDED");
@@ -75,9 +75,9 @@ public final class CardLedger {
     }
 
     /** A line of Mercuryo's transaction list. */
-    public record Listed(String type, String status, BigDecimal amount, String currency, Instant timestamp,
-                         String counterpartyName) {
-        public String describe() {
+    record Listed(String type, String status, BigDecimal amount, String currency, Instant timestamp,
+                  String counterpartyName) {
+        String describe() {
             return type.toUpperCase(Locale.ROOT) + " " + amount.toPlainString() + " " + currency.toUpperCase(Locale.ROOT)
                     + " at " + timestamp;
         }
@@ -94,7 +94,7 @@ public final class CardLedger {
     public record Movement(String type, String status, BigDecimal amount, String currency, Instant time,
                            BigDecimal balanceAfter, String reference) {
 
-        public boolean isCredit() {
+        boolean isCredit() {
             return CREDITS.contains(type);
         }
 
@@ -117,7 +117,7 @@ public final class CardLedger {
     }
 
     /** What comparing the callbacks with Mercuryo's list showed. */
-    public record Comparison(List<Listed> unseen, BigDecimal expectedBalance, Movement checkpoint) {}
+    record Comparison(List<Listed> unseen, BigDecimal expectedBalance, Movement checkpoint) {}
 
     private final List<Movement> movements;
 
@@ -149,7 +149,7 @@ public final class CardLedger {
      * movement of the same type, amount and currency within the tolerance) and computes the balance
      * the callbacks imply, placing matched movements at Mercuryo's list time.
      */
-    public Comparison compare(List<Listed> listed) {
+    Comparison compare(List<Listed> listed) {
         List<Listed> byTime = new ArrayList<>(listed);
         byTime.sort(Comparator.comparing(Listed::timestamp));
         Map<Movement, Instant> matchedAt = new java.util.IdentityHashMap<>();

@@ -71,13 +71,13 @@ public final class Reconciler implements AutoCloseable {
     private final Counter findingsRaised;
 
     /** The outcome of asking for a run. */
-    public sealed interface Start {
+    sealed interface Start {
         record Started(long runId, Future<RunSummary> done) implements Start {}
 
         record AlreadyRunning() implements Start {}
     }
 
-    public record RunSummary(long runId, String status, int itemsChecked, int findings, int errors) {}
+    record RunSummary(long runId, String status, int itemsChecked, int findings, int errors) {}
 
     /** The latest run, for readiness. */
     public record LastRun(long id, String status, Instant startedAt, Instant finishedAt, String failure) {}
@@ -119,7 +119,7 @@ public final class Reconciler implements AutoCloseable {
      * Starts a run unless one is running anywhere (this or another instance). The lock is taken
      * here, before answering, so the caller learns at once whether the run started.
      */
-    public Start start(String trigger) {
+    Start start(String trigger) {
         Connection lock = null;
         try {
             // A session of its own, outside the pool: closing it always ends the session and so

@@ -8,23 +8,23 @@ import java.util.List;
 import java.util.Map;
 
 /** The report's rows. Money stays BigDecimal from numeric to output: never a floating point. */
-public final class ReportModel {
+final class ReportModel {
 
     private ReportModel() {}
 
     /** Results, in the order they are checked: the first that applies is a line's result. */
-    public static final List<String> RESULTS = List.of(
+    static final List<String> RESULTS = List.of(
             "missing_at_mercuryo", "status_mismatch", "amount_mismatch", "missed_callback", "unresolved", "matched");
 
     /** @param openFindings findings open at the data cut-off (the rows of the open findings section) */
-    public record Header(LocalDate from, LocalDate to, ZoneId zone, Instant generatedAt, Instant dataCutoff,
-                         Map<String, Long> countsByResult, long openFindings, List<ChartPoint> chart) {
-        public long lines() {
+    record Header(LocalDate from, LocalDate to, ZoneId zone, Instant generatedAt, Instant dataCutoff,
+                  Map<String, Long> countsByResult, long openFindings, List<ChartPoint> chart) {
+        long lines() {
             return countsByResult.values().stream().mapToLong(Long::longValue).sum();
         }
     }
 
-    public record ChartPoint(LocalDate day, long callbacksReceived, long missedCallbacksCaught, long openFindings) {}
+    record ChartPoint(LocalDate day, long callbacksReceived, long missedCallbacksCaught, long openFindings) {}
 
     /**
      * A finding open at the data cut-off.
@@ -32,23 +32,23 @@ public final class ReportModel {
      * @param openSince  when it was raised, or raised again after it had been resolved
      * @param ageSeconds from {@code openSince} to the report's clock ({@link Header#generatedAt()})
      */
-    public record FindingLine(long findingId, String kind, String subject, String expected, String actual,
-                              String detectedBy, Instant openSince, long ageSeconds) {}
+    record FindingLine(long findingId, String kind, String subject, String expected, String actual,
+                       String detectedBy, Instant openSince, long ageSeconds) {}
 
-    public record TransactionLine(String transactionId, String merchantTransactionId, String transactionType,
-                                  String paymentMethod, String statusFromCallbacks, String statusFromApi,
-                                  BigDecimal amount, String currency, BigDecimal fiatAmount, String fiatCurrency,
-                                  BigDecimal fee, BigDecimal partnerFee, BigDecimal rate, Instant createdAt,
-                                  Instant updatedAt, String result, String detectedBy, Instant detectedAt) {}
+    record TransactionLine(String transactionId, String merchantTransactionId, String transactionType,
+                           String paymentMethod, String statusFromCallbacks, String statusFromApi,
+                           BigDecimal amount, String currency, BigDecimal fiatAmount, String fiatCurrency,
+                           BigDecimal fee, BigDecimal partnerFee, BigDecimal rate, Instant createdAt,
+                           Instant updatedAt, String result, String detectedBy, Instant detectedAt) {}
 
     /** Where a card's opening balance starts from. */
-    public enum OpeningBasis {
+    enum OpeningBasis {
         /** Mercuryo's {@code card_balance} reported with a top-up before the period, plus the movements after it. */
         CHECKPOINT,
         /** No such checkpoint: the movements the callbacks reported, as if the card held nothing before the first. */
         CALLBACKS_ONLY;
 
-        public String value() {
+        String value() {
             return name().toLowerCase(java.util.Locale.ROOT);
         }
     }
@@ -66,21 +66,21 @@ public final class ReportModel {
      *                              (backwards when the check came before the end)
      * @param movements             the period's movements summed by type, status and currency
      */
-    public record CardLine(String cardId, String userUuid, String currency, BigDecimal openingBalance,
-                           OpeningBasis openingBasis, BigDecimal topUps, BigDecimal purchases, BigDecimal otherActivity,
-                           BigDecimal checkpointCorrections, BigDecimal closingBalance, BigDecimal apiBalance,
-                           String apiBalanceCurrency, Instant apiBalanceCheckedAt, BigDecimal changeToApiCheck,
-                           BigDecimal expectedAtApiCheck, BigDecimal unexplainedDifference, String notes,
-                           List<MovementTotal> movements) {}
+    record CardLine(String cardId, String userUuid, String currency, BigDecimal openingBalance,
+                    OpeningBasis openingBasis, BigDecimal topUps, BigDecimal purchases, BigDecimal otherActivity,
+                    BigDecimal checkpointCorrections, BigDecimal closingBalance, BigDecimal apiBalance,
+                    String apiBalanceCurrency, Instant apiBalanceCheckedAt, BigDecimal changeToApiCheck,
+                    BigDecimal expectedAtApiCheck, BigDecimal unexplainedDifference, String notes,
+                    List<MovementTotal> movements) {}
 
     /**
      * @param amountTotal the movements' sizes
      * @param effectTotal what they did to the balance: credits positive, debits negative, zero for
      *                    what moved nothing (declined, reversed)
      */
-    public record MovementTotal(String type, String status, String currency, long count, BigDecimal amountTotal,
-                                BigDecimal effectTotal) {}
+    record MovementTotal(String type, String status, String currency, long count, BigDecimal amountTotal,
+                         BigDecimal effectTotal) {}
 
-    public record DailyLine(LocalDate day, String currency, String transactionType, String status, long count,
-                            BigDecimal fiatAmountTotal, BigDecimal feeTotal) {}
+    record DailyLine(LocalDate day, String currency, String transactionType, String status, long count,
+                     BigDecimal fiatAmountTotal, BigDecimal feeTotal) {}
 }

@@ -14,15 +14,15 @@ import java.util.Locale;
  */
 public record ReportRequest(LocalDate from, LocalDate to, ZoneId zone, Format format) {
 
-    public static final int DEFAULT_MAX_DAYS = 366;
+    static final int DEFAULT_MAX_DAYS = 366;
 
     public enum Format {
         CSV("text/csv; charset=utf-8", "csv"),
         JSON("application/json", "json"),
         HTML("text/html; charset=utf-8", "html");
 
-        public final String contentType;
-        public final String extension;
+        final String contentType;
+        final String extension;
 
         Format(String contentType, String extension) {
             this.contentType = contentType;
@@ -31,13 +31,13 @@ public record ReportRequest(LocalDate from, LocalDate to, ZoneId zone, Format fo
     }
 
     /** A request that cannot be served; the message says why, for a 400 or a CLI error. */
-    public static final class InvalidReportRequest extends RuntimeException {
-        public InvalidReportRequest(String message) {
+    static final class InvalidReportRequest extends RuntimeException {
+        InvalidReportRequest(String message) {
             super(message, null, false, false);
         }
     }
 
-    public static ReportRequest parse(String from, String to, String format, String zone, int maxDays) {
+    static ReportRequest parse(String from, String to, String format, String zone, int maxDays) {
         LocalDate f = date("from", from);
         LocalDate t = date("to", to);
         if (t.isBefore(f)) {
@@ -77,12 +77,12 @@ public record ReportRequest(LocalDate from, LocalDate to, ZoneId zone, Format fo
     }
 
     /** Start of the period (inclusive) as an instant. */
-    public java.time.Instant start() {
+    java.time.Instant start() {
         return from.atStartOfDay(zone).toInstant();
     }
 
     /** End of the period (exclusive): the start of the day after {@code to}. */
-    public java.time.Instant end() {
+    java.time.Instant end() {
         return to.plusDays(1).atStartOfDay(zone).toInstant();
     }
 }
