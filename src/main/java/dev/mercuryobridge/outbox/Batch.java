@@ -11,6 +11,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -100,9 +101,11 @@ final class Batch {
 
     /**
      * The producer callback of row {@code i}: records the answer, reports the row's age on
-     * acknowledgement, and wakes the relay when the batch is answered or a row failed.
+     * acknowledgement, hands a failure to {@code onFailure} (on the thread that answered, before
+     * the producer sends anything more) and wakes the relay when the batch is answered or a row
+     * failed.
      */
-    Callback answer(int i, LongConsumer ackedAgeMillis, Semaphore progress) {
+    Callback answer(int i, LongConsumer ackedAgeMillis, Semaphore progress, Consumer<Exception> onFailure) {
         return (metadata, exception) -> {
             if (exception == null) {
                 states.set(i, ACKED);
@@ -110,6 +113,7 @@ final class Batch {
             } else {
                 states.set(i, FAILED);
                 failure.compareAndSet(null, exception);
+                onFailure.accept(exception);
             }
             if (unanswered.decrementAndGet() == 0 || exception != null) {
                 progress.release();

@@ -35,27 +35,33 @@ public final class KafkaClients {
 
     /**
      * Idempotent producer with {@code acks=all}: a retried send is written once and in order per
-     * partition. Timeouts are short so an unreachable broker turns into a fast, retried failure
-     * (the outbox keeps the messages) instead of a stuck relay.
+     * partition. One request in flight per broker: a later request of a partition is never written
+     * while an earlier one is still unanswered (with several in flight, a broker that had just
+     * restarted refused the first and wrote the next, and the refused one was then refused for
+     * good). Timeouts are short so an unreachable broker turns into a fast, retried failure (the
+     * outbox keeps the messages) instead of a stuck relay.
      */
     public Producer<String, byte[]> producer() {
         return producer(ProducerTimeouts.DEFAULT);
     }
 
     Producer<String, byte[]> producer(ProducerTimeouts timeouts) {
-        return new KafkaProducer<>(Map.ofEntries(
+        return new KafkaProducer<>(producerConfig(timeouts), new StringSerializer(), new ByteArraySerializer());
+    }
+
+    Map<String, Object> producerConfig(ProducerTimeouts timeouts) {
+        return Map.ofEntries(
                 Map.entry(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers()),
                 Map.entry(ProducerConfig.CLIENT_ID_CONFIG, "mercuryo-bridge-outbox"),
                 Map.entry(ProducerConfig.ACKS_CONFIG, "all"),
                 Map.entry(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true),
-                Map.entry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5),
+                Map.entry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1),
                 Map.entry(ProducerConfig.LINGER_MS_CONFIG, 1),
                 Map.entry(ProducerConfig.BATCH_SIZE_CONFIG, 131_072),
                 Map.entry(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) timeouts.maxBlock().toMillis()),
                 Map.entry(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeouts.request().toMillis()),
                 Map.entry(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeouts.delivery().toMillis()),
-                Map.entry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4")),
-                new StringSerializer(), new ByteArraySerializer());
+                Map.entry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4"));
     }
 
     /**

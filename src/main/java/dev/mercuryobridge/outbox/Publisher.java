@@ -9,11 +9,13 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongConsumer;
 
@@ -23,6 +25,13 @@ import java.util.function.LongConsumer;
  * Kafka acknowledged all of each, and the term's lease kept. Used by the relay's thread only; the
  * producer's and the marker's threads report through {@link Batch}, the marker and
  * {@code progress}.
+ *
+ * <p><b>The first failed send ends the producer.</b> Its callback closes the producer at once
+ * ({@code close(Duration.ZERO)}, on the producer's own thread, before it sends another request):
+ * what is queued behind the failed message is never sent, only failed. Otherwise the producer
+ * would go on with the next messages of the failed one's partition, and the failed one, sent again
+ * by the next term, would reach Kafka after messages that follow it. The term then ends as on any
+ * failure, marking only the acknowledged rows before the first one that was not.
  */
 final class Publisher {
     private static final Logger log = LoggerFactory.getLogger(Publisher.class);
@@ -48,6 +57,8 @@ final class Publisher {
     private long sentRows;
     private long collectedRows;
     private boolean failed;
+    /** The first failure the producer reported; the producer is closed from then on. */
+    private final AtomicReference<Exception> producerFailure = new AtomicReference<>();
 
     Publisher(RelaySession session, long term, long sendDeadline, OutboxRelay.Settings settings, OutboxRelay.Hooks hooks,
               Producer<String, byte[]> producer, Marker marker, Semaphore progress, LongConsumer ackedAgeMillis) {
@@ -91,7 +102,9 @@ final class Publisher {
                     progress.tryAcquire(settings.poll().toMillis(), TimeUnit.MILLISECONDS);
                 }
                 collect(sink);
-                throw head.failure();
+                // The cause, rather than the abort of the head's rows that it brought about.
+                Exception cause = producerFailure.get();
+                throw cause != null ? cause : head.failure();
             }
             boolean failing = inFlight.stream().anyMatch(b -> b.failure() != null);
             if (more && !failing && running.getAsBoolean() && inFlight.size() < settings.batchesInFlight()
@@ -171,17 +184,39 @@ final class Publisher {
                 batch.notSent(i, new IllegalStateException("the send window of term " + term + " ran out"));
                 return;
             }
-            if (batch.failure() != null) {
-                batch.notSent(i, batch.failure());   // the broker refuses: queue no more
+            Exception refused = producerFailure.get() != null ? producerFailure.get() : batch.failure();
+            if (refused != null) {
+                batch.notSent(i, refused);   // the broker refuses, the producer is closed: queue no more
                 return;
             }
             try {
                 producer.send(new ProducerRecord<>(batch.topics[i], null, batch.keys[i], batch.payloads[i], HEADERS),
-                        batch.answer(i, ackedAgeMillis, progress));
+                        batch.answer(i, ackedAgeMillis, progress, this::abort));
             } catch (RuntimeException e) {
-                batch.notSent(i, e);
-                throw e;
+                // Closed meanwhile by a failed send's callback: that failure ends the term, not this.
+                batch.notSent(i, producerFailure.get() != null ? producerFailure.get() : e);
+                if (producerFailure.get() == null) {
+                    throw e;
+                }
+                return;
             }
+        }
+    }
+
+    /**
+     * A send failed (on the producer's thread, or on the relay's when {@code send} itself fails):
+     * the producer is closed without sending what it still holds, so that nothing sent after the
+     * failed message can reach Kafka before it is sent again. Every send not yet answered is then
+     * answered with a failure.
+     */
+    private void abort(Exception cause) {
+        if (!producerFailure.compareAndSet(null, cause)) {
+            return;
+        }
+        try {
+            producer.close(Duration.ZERO);
+        } catch (RuntimeException e) {
+            log.debug("closing the relay's producer after a failed send: {}", e.getMessage());
         }
     }
 
@@ -223,8 +258,8 @@ final class Publisher {
     }
 
     /**
-     * Ends the term's publishing: closes the producer (waiting for every send to be answered) and
-     * the marker. Returns how long what the term sent may still take to reach the broker: 0 when
+     * Ends the term's publishing: closes the producer (waiting for every send to be answered; it
+     * may be closed already, after a failed send) and the marker. Returns how long what the term sent may still take to reach the broker: 0 when
      * every send was acknowledged, the request timeout when one failed (it may have been on its way
      * when the client gave up), or -1 when not every send was answered in time.
      */

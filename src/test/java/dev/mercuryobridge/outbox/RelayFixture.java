@@ -62,6 +62,14 @@ final class RelayFixture implements AutoCloseable {
         return relay;
     }
 
+    /** A relay on producers of the test's own (a model of the broker, say). */
+    OutboxRelay relay(OutboxRelay.Settings settings, java.util.function.Supplier<org.apache.kafka.clients.producer.Producer<String, byte[]>> producers) {
+        OutboxRelay relay = new OutboxRelay(config, database.dsl(), producers, kafka::admin, new SimpleMeterRegistry(), settings,
+                OutboxRelay.Hooks.NONE, Clock.systemUTC());
+        relays.add(relay);
+        return relay;
+    }
+
     DSLContext dsl() {
         return database.dsl();
     }
