@@ -9,6 +9,7 @@ import org.jooq.Field;
 import org.jooq.Record;
 import org.jooq.Result;
 import org.jooq.impl.DSL;
+import org.postgresql.PGStatement;
 
 import java.sql.ResultSet;
 
@@ -103,6 +104,10 @@ final class WriteUnit {
             return;
         }
         Result<Record> rows = BatchSql.run(tx, LOCK_STATES, (c, ps) -> {
+            // Planned for its own ids every time, never from a cached generic plan: one made while
+            // the table was small scans it whole (auto_explain under make bench-ingest: a seq scan
+            // past 15,000 rows, 20-70 ms a batch, until autovacuum's next analyze).
+            ps.unwrap(PGStatement.class).setPrepareThreshold(0);
             ps.setArray(1, c.createArrayOf("text", sortedIds.toArray(String[]::new)));
             try (ResultSet rs = ps.executeQuery()) {
                 return tx.fetch(rs, STATE_FIELDS.toArray(Field[]::new));

@@ -37,7 +37,7 @@ import java.util.function.IntFunction;
  * the service process's utime+stime from {@code /proc/<pid>/stat} over the phase.
  *
  * <p>Beside the service's CPU it prints PostgreSQL's (all its processes, from {@code /proc}) and
- * the load generator's per callback, the WAL bytes per callback and the callbacks per commit,
+ * this JVM's per callback (the load generator and the in-process Kafka broker the relay sends to), the WAL bytes per callback and the callbacks per commit,
  * and the load average at the start and end. {@code probe=1} adds where PostgreSQL's sessions
  * waited, its statements and its WAL by kind ({@link PostgresProbe}); {@code jfr=1} records a
  * JFR file of the service per stored phase (target/bench-ingest-distinct.jfr, -one.jfr).
@@ -146,11 +146,12 @@ public final class IngestBenchmark {
                 print("stored, distinct users", distinct, ceiling);
                 print("stored, all from one user", one, ceiling);
                 System.out.println();
-                System.out.printf("%-34s %16s %16s %14s %14s %12s%n", "path", "PG CPU ms/cb", "loadgen ms/cb",
+                System.out.printf("%-34s %16s %16s %14s %14s %12s%n", "path", "PG CPU ms/cb", "bench JVM ms/cb",
                         "WAL bytes/cb", "callbacks/commit", "WAL syncs/s");
                 printPostgres("bad signature (401) ceiling", ceiling);
                 printPostgres("stored, distinct users", distinct);
                 printPostgres("stored, all from one user", one);
+                System.out.println("(bench JVM: the load generator and the in-process Kafka broker; PG: every PostgreSQL process)");
                 System.out.printf("load average at start: %s; at the end: %s%n", loadAtStart, loadAverage());
                 System.out.println();
                 System.out.printf("targets: distinct users >= 0.5 of ceiling with p99 <= 200 ms: %s;"

@@ -47,8 +47,15 @@ final class PostgresProbe {
     /** With {@code deep}, restarts the (still empty) server with pg_stat_statements loaded, before the service starts. */
     static PostgresProbe start(DurablePostgres pg, Path dataDir, boolean deep) throws Exception {
         if (deep) {
-            exec(pg, "alter system set shared_preload_libraries = 'pg_stat_statements'");
+            exec(pg, "alter system set shared_preload_libraries = 'pg_stat_statements', 'auto_explain'");
             exec(pg, "alter system set track_wal_io_timing = on");
+            // The plans of statements slower than 20 ms, with their buffers, in the server's log.
+            exec(pg, "alter system set auto_explain.log_min_duration = 20");
+            exec(pg, "alter system set auto_explain.log_analyze = on");
+            exec(pg, "alter system set auto_explain.log_buffers = on");
+            exec(pg, "alter system set auto_explain.log_timing = on");
+            exec(pg, "alter system set log_lock_waits = on");
+            exec(pg, "alter system set deadlock_timeout = 5");
             pg.crash();
             pg.startAgain();
             exec(pg, "create extension if not exists pg_stat_statements");
@@ -108,7 +115,7 @@ final class PostgresProbe {
                     + " + sum(b.block_data_length) desc limit 14"));
             detail.append(table(pg, "statements (pg_stat_statements, by kind)", "select left(regexp_replace(query, '\\s+', ' ', 'g'), 70)"
                     + " as kind, sum(calls) as calls, sum(rows) as rows, round(sum(total_exec_time)::numeric, 0) as total_ms,"
-                    + " round((sum(total_exec_time) / sum(calls))::numeric, 2) as mean_ms, sum(wal_bytes) as wal_bytes,"
+                    + " round((sum(total_exec_time) / sum(calls))::numeric, 2) as mean_ms, round(max(max_exec_time)::numeric, 1) as max_ms, sum(wal_bytes) as wal_bytes,"
                     + " sum(wal_fpi) as wal_fpi from pg_stat_statements group by 1 order by sum(total_exec_time) desc limit 12"));
         }
         return new Phase((pgNow - pgTicks) * 10.0, (selfNow - selfTicks) * 10.0, walBytes,
