@@ -10,6 +10,7 @@ import org.jooq.Record;
 import org.jooq.Result;
 import org.jooq.impl.DSL;
 import org.postgresql.PGStatement;
+import org.postgresql.util.PSQLException;
 
 import java.sql.ResultSet;
 
@@ -56,8 +57,8 @@ final class WriteUnit {
      * database transaction is rolled back and run again, and then finds the row.
      */
     static final class ConcurrentStateCreation extends Transactions.ConcurrentWriteException {
-        ConcurrentStateCreation(String transactionId) {
-            super("the state of transaction " + transactionId + " was created concurrently");
+        ConcurrentStateCreation(String transactionIds) {
+            super("the state of transaction " + transactionIds + " was created concurrently");
         }
     }
 
@@ -230,7 +231,20 @@ final class WriteUnit {
                 rows.bind(c, ps, parameter);
             }
             List<String> notNew = new ArrayList<>();
-            if (ps.execute() && !dirty.isEmpty()) {
+            boolean rows;
+            try {
+                rows = ps.execute();
+            } catch (PSQLException e) {
+                // Sent in the same round trip, the transitions are inserted before the upsert's rows
+                // are read: a transition number taken by another writer means a state row created
+                // concurrently (existing rows are locked), and the whole transaction runs again.
+                if (!created.isEmpty() && "23505".equals(e.getSQLState()) && e.getServerErrorMessage() != null
+                        && "status_transition_sequence".equals(e.getServerErrorMessage().getConstraint())) {
+                    throw new ConcurrentStateCreation(String.join(", ", created));
+                }
+                throw e;
+            }
+            if (rows && !dirty.isEmpty()) {
                 try (ResultSet rs = ps.getResultSet()) {
                     while (rs.next()) {
                         if (created.contains(rs.getString(1)) && !rs.getBoolean(2)) {
