@@ -13,7 +13,6 @@ import org.postgresql.PGStatement;
 import org.postgresql.util.PSQLException;
 
 import java.sql.ResultSet;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
