@@ -6,18 +6,17 @@ import dev.mercuryobridge.db.generated.Keys;
 import dev.mercuryobridge.json.Json;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
-import org.jooq.Record2;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 import static dev.mercuryobridge.db.generated.Tables.CALLBACK;
 import static dev.mercuryobridge.db.generated.Tables.SPEND_CARD_EVENT;
@@ -37,56 +36,89 @@ final class CallbackInserts {
     /** A verified callback to store: its route, verbatim body, the key that verified it, and what its body parsed to. */
     record Item(Callback.Route route, byte[] body, SignatureVerifier.Match match, IngestService.Parsed parsed) {}
 
-    /**
-     * Inserts the verbatim callbacks, all {@code accepted} for now, and returns their ids in the
-     * order of {@code items}. PostgreSQL evaluates a VALUES list in order and draws the identity
-     * from a sequence as it goes, so the ids of one statement ascend in the order of its rows.
-     */
-    static List<Long> callbacks(DSLContext tx, List<Item> items) {
-        var insert = tx.insertInto(CALLBACK, CALLBACK.ROUTE, CALLBACK.BODY, CALLBACK.BODY_SHA256,
-                CALLBACK.SIGNATURE_KEY, CALLBACK.SIGNATURE_VARIANT, CALLBACK.OUTCOME, CALLBACK.TRANSACTION_ID,
-                CALLBACK.EVENT_ID);
-        for (Item i : items) {
-            Callback c = i.parsed().callback();
-            insert = insert.values(i.route().dbValue(), i.body(), sha256(i.body()), i.match().keyFingerprint(),
-                    i.match().variant().dbValue(), "accepted",
-                    c instanceof Callback.Transaction t ? t.id() : null,
-                    c instanceof Callback.SpendCardEvent e ? e.eventId() : null);
-        }
-        List<Long> ids = new ArrayList<>(insert.returningResult(CALLBACK.ID).fetch(CALLBACK.ID));
-        if (ids.size() != items.size()) {
-            throw new IllegalStateException("inserted " + items.size() + " callbacks but got " + ids.size() + " ids");
-        }
-        Collections.sort(ids);
-        return ids;
-    }
+    /** The ids of a batch's callbacks in the order of its items, and the event id of each callback whose event is new. */
+    record Inserted(List<Long> callbackIds, Map<Long, Long> eventByCallback) {}
 
     /**
-     * Inserts the transaction events of the batch's transaction callbacks; returns, by callback
-     * id, the event id of each callback whose event is new (a callback absent from the map is a
-     * duplicate: the same id, status and Mercuryo time was recorded before, or earlier in the batch).
+     * The verbatim callbacks (all {@code accepted} for now) and the transaction events of the
+     * transaction callbacks among them, in one statement and one round trip: {@link #callbacks}
+     * and {@link #transactionEvents} in one. The rows are inserted in the order of the items (the
+     * {@code order by ord}), so the ids ascend in that order and, of two copies of one event, the
+     * first is inserted and the second is the duplicate, as if they had come one by one.
      */
-    static Map<Long, Long> transactionEvents(DSLContext tx, List<Item> items, List<Long> callbackIds) {
-        var insert = tx.insertInto(TRANSACTION_EVENT, TRANSACTION_EVENT.TRANSACTION_ID, TRANSACTION_EVENT.STATUS,
-                TRANSACTION_EVENT.UPDATED_AT_TS, TRANSACTION_EVENT.CALLBACK_ID, TRANSACTION_EVENT.DETECTED_BY,
-                TRANSACTION_EVENT.DATA);
-        boolean any = false;
-        for (int i = 0; i < items.size(); i++) {
-            if (items.get(i).parsed().callback() instanceof Callback.Transaction t) {
-                insert = insert.values(t.id(), t.status(), t.updatedAtTs(), callbackIds.get(i),
-                        DetectedBy.CALLBACK.dbValue(), jsonb(t.data()));
-                any = true;
+    private static final String CALLBACKS_AND_EVENTS = """
+            with input as (
+                select * from unnest(?::text[], ?::bytea[], ?::bytea[], ?::text[], ?::text[], ?::text[], ?::uuid[],
+                                     ?::text[], ?::bigint[], ?::text[])
+                    with ordinality as i(route, body, body_sha256, signature_key, signature_variant, transaction_id,
+                                         event_id, status, updated_at_ts, data, ord)
+            ), c as (
+                insert into callback (route, body, body_sha256, signature_key, signature_variant, outcome, transaction_id,
+                                      event_id)
+                select route, body, body_sha256, signature_key, signature_variant, 'accepted', transaction_id, event_id
+                  from input order by ord
+                returning id
+            ), n as (
+                select id, row_number() over (order by id) as ord from c
+            ), e as (
+                insert into transaction_event (transaction_id, status, updated_at_ts, callback_id, detected_by, data)
+                select i.transaction_id, i.status, i.updated_at_ts, n.id, 'callback', i.data::jsonb
+                  from input i join n on n.ord = i.ord
+                 where i.data is not null
+                 order by i.ord
+                on conflict on constraint transaction_event_dedupe do nothing
+                returning callback_id, id
+            )
+            select n.id, e.id from n left join e on e.callback_id = n.id order by n.id""";
+
+    static Inserted callbacksAndEvents(DSLContext tx, List<Item> items) {
+        int n = items.size();
+        String[] route = new String[n], key = new String[n], variant = new String[n], txId = new String[n],
+                status = new String[n], data = new String[n];
+        byte[][] body = new byte[n][], sha = new byte[n][];
+        UUID[] eventId = new UUID[n];
+        Long[] updatedAtTs = new Long[n];
+        for (int i = 0; i < n; i++) {
+            Item item = items.get(i);
+            route[i] = item.route().dbValue();
+            body[i] = item.body();
+            sha[i] = sha256(item.body());
+            key[i] = item.match().keyFingerprint();
+            variant[i] = item.match().variant().dbValue();
+            switch (item.parsed().callback()) {
+                case Callback.Transaction t -> {
+                    txId[i] = t.id();
+                    status[i] = t.status();
+                    updatedAtTs[i] = t.updatedAtTs();
+                    data[i] = jsonb(t.data()).data();
+                }
+                case Callback.SpendCardEvent e -> eventId[i] = e.eventId();
+                case null -> { }
             }
         }
-        Map<Long, Long> eventByCallback = new HashMap<>();
-        if (!any) {
-            return eventByCallback;
-        }
-        for (Record2<Long, Long> r : insert.onConflictOnConstraint(Keys.TRANSACTION_EVENT_DEDUPE).doNothing()
-                .returningResult(TRANSACTION_EVENT.CALLBACK_ID, TRANSACTION_EVENT.ID).fetch()) {
-            eventByCallback.put(r.value1(), r.value2());
-        }
-        return eventByCallback;
+        return BatchSql.run(tx, CALLBACKS_AND_EVENTS, (c, ps) -> {
+            Object[][] columns = {route, body, sha, key, variant, txId, eventId, status, updatedAtTs, data};
+            String[] types = {"text", "bytea", "bytea", "text", "text", "text", "uuid", "text", "int8", "text"};
+            for (int i = 0; i < columns.length; i++) {
+                ps.setArray(i + 1, c.createArrayOf(types[i], columns[i]));
+            }
+            List<Long> ids = new ArrayList<>(n);
+            Map<Long, Long> events = new HashMap<>();
+            for (long[] row : BatchSql.rows(ps.executeQuery(), rs -> {
+                long id = rs.getLong(1);
+                long e = rs.getLong(2);
+                return new long[] {id, rs.wasNull() ? -1 : e};
+            })) {
+                ids.add(row[0]);
+                if (row[1] != -1) {
+                    events.put(row[0], row[1]);
+                }
+            }
+            if (ids.size() != n) {
+                throw new IllegalStateException("inserted " + n + " callbacks but got " + ids.size() + " ids");
+            }
+            return new Inserted(ids, events);
+        });
     }
 
     /** One transaction event (an API read, a quarantine replay); null when it is a duplicate. */

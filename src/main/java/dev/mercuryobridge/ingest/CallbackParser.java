@@ -37,6 +37,10 @@ public final class CallbackParser {
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}");
     private static final Pattern WORD = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");
+    // Compiled once: String.matches compiles its pattern on every call (five amounts per callback).
+    private static final Pattern UNIX_SECONDS = Pattern.compile("\\d{1,12}");
+    private static final Pattern DECIMAL = Pattern.compile("-?\\d{1,30}(\\.\\d{1,30})?");
+    private static final Pattern CURRENCY = Pattern.compile("[A-Za-z0-9_]{1,16}");
     private static final DateTimeFormatter MERCURYO_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
     /** Unix seconds beyond year 5000 are not a Mercuryo timestamp. */
     private static final long MAX_TS = 95_617_584_000L;
@@ -248,7 +252,7 @@ public final class CallbackParser {
         long value;
         if (n.isIntegralNumber() && n.canConvertToLong()) {
             value = n.longValue();
-        } else if (n.isTextual() && n.textValue().matches("\\d{1,12}")) {
+        } else if (n.isTextual() && UNIX_SECONDS.matcher(n.textValue()).matches()) {
             value = Long.parseLong(n.textValue());
         } else {
             throw new InvalidCallbackException("\"" + field + "\" is not a whole number of unix seconds");
@@ -272,7 +276,7 @@ public final class CallbackParser {
         BigDecimal value;
         if (n.isNumber()) {
             value = n.decimalValue();
-        } else if (n.isTextual() && n.textValue().trim().matches("-?\\d{1,30}(\\.\\d{1,30})?")) {
+        } else if (n.isTextual() && DECIMAL.matcher(n.textValue().trim()).matches()) {
             value = new BigDecimal(n.textValue().trim());
         } else {
             throw new InvalidCallbackException("\"" + label + "\" is not a decimal amount");
@@ -288,7 +292,7 @@ public final class CallbackParser {
 
     private static String currency(ObjectNode d, String field) throws InvalidCallbackException {
         String c = optionalText(d, field, 16);
-        if (c != null && !c.matches("[A-Za-z0-9_]{1,16}")) {
+        if (c != null && !CURRENCY.matcher(c).matches()) {
             throw new InvalidCallbackException("\"" + field + "\" is not a currency code");
         }
         return c == null ? null : c.toUpperCase(Locale.ROOT);

@@ -184,8 +184,9 @@ public final class IngestService {
      */
     private List<Outcome> store(DSLContext tx, List<CallbackInserts.Item> items) {
         WriteUnit u = new WriteUnit(tx);
-        List<Long> callbackIds = CallbackInserts.callbacks(tx, items);
-        Map<Long, Long> events = CallbackInserts.transactionEvents(tx, items, callbackIds);
+        CallbackInserts.Inserted inserted = CallbackInserts.callbacksAndEvents(tx, items);
+        List<Long> callbackIds = inserted.callbackIds();
+        Map<Long, Long> events = inserted.eventByCallback();
         List<Callback.SpendCardEvent> cardEvents = new ArrayList<>();
         List<Long> cardEventCallbacks = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {

@@ -6,18 +6,22 @@ import dev.mercuryobridge.outbox.Outbox;
 import dev.mercuryobridge.outbox.OutboxMessage;
 import org.jooq.DSLContext;
 import org.jooq.Field;
-import org.jooq.Record2;
+import org.jooq.Record;
+import org.jooq.Result;
 import org.jooq.impl.DSL;
+import org.postgresql.PGStatement;
+import org.postgresql.util.PSQLException;
 
+import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 import static dev.mercuryobridge.db.generated.Tables.CALLBACK;
 import static dev.mercuryobridge.db.generated.Tables.QUARANTINE;
@@ -52,10 +56,29 @@ final class WriteUnit {
      * database transaction is rolled back and run again, and then finds the row.
      */
     static final class ConcurrentStateCreation extends Transactions.ConcurrentWriteException {
-        ConcurrentStateCreation(String transactionId) {
-            super("the state of transaction " + transactionId + " was created concurrently");
+        ConcurrentStateCreation(String transactionIds) {
+            super("the state of transaction " + transactionIds + " was created concurrently");
         }
     }
+
+    private static final List<Field<?>> STATE_FIELDS = List.of(TRANSACTION_STATE.fields());
+    private static final String LOCK_STATES = "select " + BatchSql.names(STATE_FIELDS)
+            + " from transaction_state where transaction_id = any(?::text[]) order by transaction_id for update";
+    /** Every column but first_seen_at, which keeps the default of the row's first insert. */
+    private static final List<Field<?>> UPSERT_FIELDS = STATE_FIELDS.stream()
+            .filter(f -> !f.equals(TRANSACTION_STATE.FIRST_SEEN_AT)).toList();
+    private static final String UPSERT_STATES = "insert into transaction_state (" + BatchSql.names(UPSERT_FIELDS)
+            + ") select * from " + BatchSql.unnest(UPSERT_FIELDS)
+            + " on conflict (transaction_id) do update set "
+            + UPSERT_FIELDS.stream().filter(f -> !f.equals(TRANSACTION_STATE.TRANSACTION_ID))
+                    .map(f -> f.getName() + " = excluded." + f.getName()).collect(Collectors.joining(", "))
+            + " returning transaction_id, (xmax = 0)";
+    private static final List<Field<?>> TRANSITION_FIELDS = List.of(STATUS_TRANSITION.TRANSACTION_ID,
+            STATUS_TRANSITION.SEQUENCE, STATUS_TRANSITION.PREVIOUS_STATUS, STATUS_TRANSITION.STATUS,
+            STATUS_TRANSITION.FINAL, STATUS_TRANSITION.STATUS_CHANGED_AT, STATUS_TRANSITION.DETECTED_BY,
+            STATUS_TRANSITION.EVENT_ID, STATUS_TRANSITION.RECORDED_AT);
+    private static final String INSERT_TRANSITIONS = "insert into status_transition (" + BatchSql.names(TRANSITION_FIELDS)
+            + ") select * from " + BatchSql.unnest(TRANSITION_FIELDS);
 
     final DSLContext tx;
     final List<Transition> transitions = new ArrayList<>();
@@ -80,11 +103,18 @@ final class WriteUnit {
         if (sortedIds.isEmpty()) {
             return;
         }
-        for (TransactionStateRecord r : tx.selectFrom(TRANSACTION_STATE)
-                .where(TRANSACTION_STATE.TRANSACTION_ID.eq(DSL.any(sortedIds.toArray(String[]::new))))
-                .orderBy(TRANSACTION_STATE.TRANSACTION_ID)
-                .forUpdate()
-                .fetch()) {
+        Result<Record> rows = BatchSql.run(tx, LOCK_STATES, (c, ps) -> {
+            // Planned for its own ids every time, never from a cached generic plan: one made while
+            // the table was small scans it whole (auto_explain under make bench-ingest: a seq scan
+            // past 15,000 rows, 20-70 ms a batch, until autovacuum's next analyze).
+            ps.unwrap(PGStatement.class).setPrepareThreshold(0);
+            ps.setArray(1, c.createArrayOf("text", sortedIds.toArray(String[]::new)));
+            try (ResultSet rs = ps.executeQuery()) {
+                return tx.fetch(rs, STATE_FIELDS.toArray(Field[]::new));
+            }
+        });
+        for (Record row : rows) {
+            TransactionStateRecord r = row.into(TRANSACTION_STATE);
             locked.put(r.getTransactionId(), r);
         }
     }
@@ -124,18 +154,7 @@ final class WriteUnit {
     }
 
     void flush() {
-        writeStates();
-        for (List<Transition> chunk : chunks(transitions)) {
-            var insert = tx.insertInto(STATUS_TRANSITION, STATUS_TRANSITION.TRANSACTION_ID, STATUS_TRANSITION.SEQUENCE,
-                    STATUS_TRANSITION.PREVIOUS_STATUS, STATUS_TRANSITION.STATUS, STATUS_TRANSITION.FINAL,
-                    STATUS_TRANSITION.STATUS_CHANGED_AT, STATUS_TRANSITION.DETECTED_BY, STATUS_TRANSITION.EVENT_ID,
-                    STATUS_TRANSITION.RECORDED_AT);
-            for (Transition t : chunk) {
-                insert = insert.values(t.transactionId(), t.sequence(), t.previousStatus(), t.status(), t.isFinal(),
-                        t.changedAt(), t.detectedBy(), t.eventId(), t.recordedAt());
-            }
-            insert.execute();
-        }
+        writeStatesAndTransitions();
         Outbox.appendAll(tx, outbox);
         for (List<WatchedSellRequest> chunk : chunks(watched)) {
             var insert = tx.insertInto(WATCHED_SELL_REQUEST, WATCHED_SELL_REQUEST.ID, WATCHED_SELL_REQUEST.USER_UUID,
@@ -173,39 +192,73 @@ final class WriteUnit {
     }
 
     /**
-     * Every changed or created state row in one upsert. A row this unit created must really be
-     * new: if another writer inserted it since our lock, the upsert would overwrite that writer's
-     * state, so the whole database transaction is rolled back instead and run again.
+     * Every changed or created state row in one upsert, and the transitions in one insert, sent
+     * together in one round trip. A row this unit created must really be new: if another writer
+     * inserted it since our lock, the upsert would overwrite that writer's state, so the whole
+     * database transaction is rolled back instead and run again.
      */
-    private void writeStates() {
-        if (dirty.isEmpty()) {
+    private void writeStatesAndTransitions() {
+        if (dirty.isEmpty() && transitions.isEmpty()) {
             return;
         }
-        List<Field<?>> columns = Arrays.stream(TRANSACTION_STATE.fields())
-                .filter(f -> !f.equals(TRANSACTION_STATE.FIRST_SEEN_AT))
-                .toList();
-        for (List<TransactionStateRecord> chunk : chunks(new ArrayList<>(dirty.values()))) {
-            var insert = tx.insertInto(TRANSACTION_STATE, columns);
-            for (TransactionStateRecord r : chunk) {
-                List<Object> values = new ArrayList<>(columns.size());
-                for (Field<?> f : columns) {
-                    values.add(r.get(f));
+        String sql = dirty.isEmpty() ? INSERT_TRANSITIONS
+                : transitions.isEmpty() ? UPSERT_STATES : UPSERT_STATES + ";\n" + INSERT_TRANSITIONS;
+        List<String> overwritten = BatchSql.run(tx, sql, (c, ps) -> {
+            int parameter = 1;
+            if (!dirty.isEmpty()) {
+                BatchSql.Columns states = new BatchSql.Columns(UPSERT_FIELDS, dirty.size());
+                int row = 0;
+                for (TransactionStateRecord r : dirty.values()) {
+                    for (int col = 0; col < UPSERT_FIELDS.size(); col++) {
+                        states.set(row, col, r.get(UPSERT_FIELDS.get(col)));
+                    }
+                    row++;
                 }
-                insert = insert.values(values);
+                states.bind(c, ps, parameter);
+                parameter += UPSERT_FIELDS.size();
             }
-            Map<Field<?>, Field<?>> fromExcluded = new LinkedHashMap<>();
-            for (Field<?> f : columns) {
-                if (!f.equals(TRANSACTION_STATE.TRANSACTION_ID)) {
-                    fromExcluded.put(f, DSL.excluded(f));
+            if (!transitions.isEmpty()) {
+                BatchSql.Columns rows = new BatchSql.Columns(TRANSITION_FIELDS, transitions.size());
+                for (int row = 0; row < transitions.size(); row++) {
+                    Transition t = transitions.get(row);
+                    Object[] values = {t.transactionId(), t.sequence(), t.previousStatus(), t.status(), t.isFinal(),
+                            t.changedAt(), t.detectedBy(), t.eventId(), t.recordedAt()};
+                    for (int col = 0; col < values.length; col++) {
+                        rows.set(row, col, values[col]);
+                    }
+                }
+                rows.bind(c, ps, parameter);
+            }
+            List<String> notNew = new ArrayList<>();
+            boolean rows;
+            try {
+                rows = ps.execute();
+            } catch (PSQLException e) {
+                // Sent in the same round trip, the transitions are inserted before the upsert's rows
+                // are read: a transition number taken by another writer means a state row created
+                // concurrently (existing rows are locked), and the whole transaction runs again.
+                if (!created.isEmpty() && "23505".equals(e.getSQLState()) && e.getServerErrorMessage() != null
+                        && "status_transition_sequence".equals(e.getServerErrorMessage().getConstraint())) {
+                    throw new ConcurrentStateCreation(String.join(", ", created));
+                }
+                throw e;
+            }
+            if (rows && !dirty.isEmpty()) {
+                try (ResultSet rs = ps.getResultSet()) {
+                    while (rs.next()) {
+                        if (created.contains(rs.getString(1)) && !rs.getBoolean(2)) {
+                            notNew.add(rs.getString(1));
+                        }
+                    }
                 }
             }
-            var upsert = insert.onConflict(TRANSACTION_STATE.TRANSACTION_ID).doUpdate().set(fromExcluded);
-            Field<Boolean> inserted = DSL.field("(xmax = 0)", Boolean.class);
-            for (Record2<String, Boolean> row : upsert.returningResult(TRANSACTION_STATE.TRANSACTION_ID, inserted).fetch()) {
-                if (created.contains(row.value1()) && !Boolean.TRUE.equals(row.value2())) {
-                    throw new ConcurrentStateCreation(row.value1());
-                }
+            while (ps.getMoreResults() || ps.getUpdateCount() != -1) {
+                // the transitions' update count: nothing to read
             }
+            return notNew;
+        });
+        if (!overwritten.isEmpty()) {
+            throw new ConcurrentStateCreation(overwritten.getFirst());
         }
     }
 

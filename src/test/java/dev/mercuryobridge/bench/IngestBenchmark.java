@@ -36,7 +36,15 @@ import java.util.function.IntFunction;
  * (read, HMAC, answer) is the ceiling the stored paths are compared with. CPU per callback is
  * the service process's utime+stime from {@code /proc/<pid>/stat} over the phase.
  *
- * <p>Arguments: {@code connections=64 seconds=10 warmup=8 max=200000 port=18580}.
+ * <p>Beside the service's CPU it prints PostgreSQL's (all its processes, from {@code /proc}) and
+ * this JVM's per callback (the load generator and the in-process Kafka broker the relay sends to), the WAL bytes per callback and the callbacks per commit,
+ * and the load average at the start and end. {@code probe=1} adds where PostgreSQL's sessions
+ * waited, its statements and its WAL by kind ({@link PostgresProbe}); {@code jfr=1} records a
+ * JFR file of the service per stored phase (target/bench-ingest-distinct.jfr, -one.jfr).
+ * The service gets this process's environment, so {@code INGEST_WRITERS=4 make bench-ingest}
+ * tries another setting.
+ *
+ * <p>Arguments: {@code connections=64 seconds=10 warmup=30 max=200000 port=18580 probe=0 jfr=0}.
  */
 public final class IngestBenchmark {
     private static final String SIGN_KEY = "bench-sign-key-0123456789abcdef";
@@ -45,7 +53,7 @@ public final class IngestBenchmark {
 
     public static void main(String[] args) throws Exception {
         Map<String, Integer> opts = BenchArgs.parse("IngestBenchmark", args, Map.of("connections", 64, "seconds", 10, "warmup", 30,
-                "max", 200_000, "port", 18580));
+                "max", 200_000, "port", 18580, "probe", 0, "jfr", 0));
         int connections = opts.get("connections");
         int port = opts.get("port");
         // -Dbench.jar=... measures another build (e.g. the previous commit's) against the same load.
@@ -56,8 +64,10 @@ public final class IngestBenchmark {
         System.out.printf("mercuryo-bridge ingest benchmark: production jar, durable PostgreSQL (fsync=on,"
                 + " synchronous_commit=on), %d keep-alive connections, %d s per phase after %d s warm-up, %d cores%n",
                 connections, opts.get("seconds"), opts.get("warmup"), Runtime.getRuntime().availableProcessors());
+        String loadAtStart = loadAverage();
         try (DurablePostgres pg = DurablePostgres.start(pgDir, 0, 100);
              TestKafka kafka = TestKafka.start()) {
+            PostgresProbe probe = PostgresProbe.start(pg, pgDir, opts.get("probe") == 1);
             ServiceProcess service = ServiceProcess.start(jar, ServiceProcess.environment(port, port + 1, ADMIN_TOKEN,
                     SIGN_KEY, pg.jdbcUrl(), kafka.bootstrapServers()), log);
             try {
@@ -71,19 +81,32 @@ public final class IngestBenchmark {
 
                 // Warm-up: both paths, so the JIT has compiled what the measured phases run (with 8 s, the C2
                 // compiler threads still used more CPU than the writers during the stored phases).
+                // Two thirds on the stored path: it runs far fewer requests per second than the 401 path, and with
+                // half of 30 s, JFR still showed the C2 compiler threads at 10-14 % of the CPU in the stored phases.
                 Duration warm = Duration.ofSeconds(opts.get("warmup"));
-                drive(client, uri, connections, warm.dividedBy(2), max, service,
+                drive(client, uri, connections, warm.dividedBy(3), max, service,
                         i -> badlySigned(callback("w1" + run + "-" + i, "user-" + i)));
-                drive(client, uri, connections, warm.dividedBy(2), max, service,
+                drive(client, uri, connections, warm.minus(warm.dividedBy(3)), max, service,
                         i -> signed(callback("w2" + run + "-" + i, UUID.randomUUID().toString())));
 
+                boolean jfr = opts.get("jfr") == 1;
+                probe.begin();
                 Result ceiling = drive(client, uri, connections, phase, max, service,
                         i -> badlySigned(callback("b" + run + "-" + i, "user-" + i)));
+                ceiling.pg = probe.end();
+                jfr(service, jfr, "start", "distinct");
+                probe.begin();
                 Result distinct = drive(client, uri, connections, phase, max, service,
                         i -> signed(callback("d" + run + "-" + i, new UUID(0x5eed, i).toString())));
+                distinct.pg = probe.end();
+                jfr(service, jfr, "stop", "distinct");
                 String oneUser = UUID.randomUUID().toString();
+                jfr(service, jfr, "start", "one");
+                probe.begin();
                 Result one = drive(client, uri, connections, phase, max, service,
                         i -> signed(callback("o" + run + "-" + i, oneUser)));
+                one.pg = probe.end();
+                jfr(service, jfr, "stop", "one");
 
                 check(ceiling, 401);
                 check(distinct, 200);
@@ -124,6 +147,14 @@ public final class IngestBenchmark {
                 print("bad signature (401) ceiling", ceiling, ceiling);
                 print("stored, distinct users", distinct, ceiling);
                 print("stored, all from one user", one, ceiling);
+                System.out.println();
+                System.out.printf("%-34s %16s %16s %14s %14s %12s%n", "path", "PG CPU ms/cb", "bench JVM ms/cb",
+                        "WAL bytes/cb", "callbacks/commit", "WAL syncs/s");
+                printPostgres("bad signature (401) ceiling", ceiling);
+                printPostgres("stored, distinct users", distinct);
+                printPostgres("stored, all from one user", one);
+                System.out.println("(bench JVM: the load generator and the in-process Kafka broker; PG: every PostgreSQL process)");
+                System.out.printf("load average at start: %s; at the end: %s%n", loadAtStart, loadAverage());
                 System.out.println();
                 System.out.printf("targets: distinct users >= 0.5 of ceiling with p99 <= 200 ms: %s;"
                                 + " one user >= 0.3 of ceiling: %s%n",
@@ -173,6 +204,7 @@ public final class IngestBenchmark {
         final Map<Integer, Integer> statuses = new HashMap<>();
         double seconds;
         double cpuMs;
+        PostgresProbe.Phase pg;
 
         Result(String name) {
             this.name = name;
@@ -266,6 +298,37 @@ public final class IngestBenchmark {
     private static void print(String name, Result r, Result ceiling) {
         System.out.printf("%-34s %12.0f %8.1f %8.1f %16.3f %9.2f %7d%n", name, r.rate(), r.p(50), r.p(99),
                 r.cpuMs / Math.max(1, r.expected), r.rate() / ceiling.rate(), r.statuses.getOrDefault(503, 0));
+    }
+
+    private static void printPostgres(String name, Result r) {
+        double n = Math.max(1, r.expected);
+        System.out.printf("%-34s %16.3f %16.3f %14.0f %14.1f %12.0f%n", name, r.pg.pgCpuMs() / n, r.pg.selfCpuMs() / n,
+                r.pg.walBytes() / n, r.pg.commits() == 0 ? 0.0 : n / r.pg.commits(), r.pg.walSyncs() / r.seconds);
+        if (!r.pg.detail().isEmpty()) {
+            System.out.print(r.pg.detail());
+        }
+    }
+
+    /** JFR.start or JFR.stop of a recording named after the phase in the service (jfr=1), through jcmd. */
+    private static void jfr(ServiceProcess service, boolean on, String what, String phase) throws Exception {
+        if (!on) {
+            return;
+        }
+        Path file = Path.of("target", "bench-ingest-" + phase + ".jfr").toAbsolutePath();
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                String.valueOf(service.pid()), "JFR." + what, "name=" + phase));
+        if (what.equals("start")) {
+            command.addAll(List.of("settings=profile", "filename=" + file));
+        }
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("jcmd " + String.join(" ", command) + " failed");
+        }
+    }
+
+    private static String loadAverage() throws Exception {
+        String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+        return f[0] + ", " + f[1] + ", " + f[2];
     }
 
     private static long count(DurablePostgres pg, String sql) throws Exception {
