@@ -85,7 +85,7 @@ public final class OutboxRelay implements AutoCloseable {
 
     /** What the relay last knew: for readiness and for operators. */
     public record Status(boolean leader, Instant lastSuccessAt, Instant lastErrorAt, String lastError) {
-        public boolean failing() {
+        boolean failing() {
             return lastErrorAt != null && (lastSuccessAt == null || lastErrorAt.isAfter(lastSuccessAt));
         }
     }
@@ -163,7 +163,7 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     /** Unpublished rows (read from the database at most once a second), or -1 when it cannot be read. */
-    public long backlog() {
+    long backlog() {
         return backlog.rows();
     }
 
