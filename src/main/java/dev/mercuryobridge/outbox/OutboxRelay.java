@@ -81,6 +81,9 @@ public final class OutboxRelay implements AutoCloseable {
 
         /** Kafka acknowledged these rows; they are about to be marked published. */
         default void beforeMark(List<Long> ids) {}
+
+        /** A pass failed; the status shows it, and the relay is about to let go of everything. */
+        default void failed(Throwable cause) {}
     }
 
     /** What the relay last knew: for readiness and for operators. */
@@ -315,6 +318,7 @@ public final class OutboxRelay implements AutoCloseable {
     private void fail(Throwable cause) {
         publishErrors.increment();
         setStatus(false, null, cause);
+        hooks.failed(cause);
         topicsReady = topicsReady && !(cause instanceof UnknownTopicOrPartitionException);
         letGo();
     }
