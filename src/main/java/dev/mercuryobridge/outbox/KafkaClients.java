@@ -69,8 +69,8 @@ public final class KafkaClients {
      * buffer), a request is answered within {@code request}, and a record is acknowledged or failed
      * within {@code delivery} after {@code send} returned.
      */
-    public record ProducerTimeouts(Duration maxBlock, Duration request, Duration delivery) {
-        public static final ProducerTimeouts DEFAULT =
+    record ProducerTimeouts(Duration maxBlock, Duration request, Duration delivery) {
+        static final ProducerTimeouts DEFAULT =
                 new ProducerTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(15));
 
         /**
@@ -78,7 +78,7 @@ public final class KafkaClients {
          * the call itself, the delivery timeout, and one more request timeout for a request the
          * broker received just before the client gave up on it.
          */
-        public Duration tail() {
+        Duration tail() {
             return maxBlock.plus(delivery).plus(request);
         }
     }

@@ -23,11 +23,11 @@ import java.util.Objects;
  * the same change always carries the same id and consumers can deduplicate on it.
  */
 public final class Messages {
-    public static final URI SOURCE = URI.create("mercuryo-bridge");
+    static final URI SOURCE = URI.create("mercuryo-bridge");
     public static final String CONTENT_TYPE = JsonFormat.CONTENT_TYPE;
-    public static final String TRANSACTION_STATUS_CHANGED = "mercuryo.transaction.status_changed";
-    public static final String SPEND_CARD_PREFIX = "mercuryo.spend_card.";
-    public static final String FINDING_RAISED = "mercuryo.reconciliation.finding";
+    static final String TRANSACTION_STATUS_CHANGED = "mercuryo.transaction.status_changed";
+    static final String SPEND_CARD_PREFIX = "mercuryo.spend_card.";
+    static final String FINDING_RAISED = "mercuryo.reconciliation.finding";
 
     private static final EventFormat FORMAT = Objects.requireNonNull(
             EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE), "CloudEvents JSON format");

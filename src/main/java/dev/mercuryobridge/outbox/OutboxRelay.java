@@ -81,11 +81,14 @@ public final class OutboxRelay implements AutoCloseable {
 
         /** Kafka acknowledged these rows; they are about to be marked published. */
         default void beforeMark(List<Long> ids) {}
+
+        /** A pass failed; the status shows it, and the relay is about to let go of everything. */
+        default void failed(Throwable cause) {}
     }
 
     /** What the relay last knew: for readiness and for operators. */
     public record Status(boolean leader, Instant lastSuccessAt, Instant lastErrorAt, String lastError) {
-        public boolean failing() {
+        boolean failing() {
             return lastErrorAt != null && (lastSuccessAt == null || lastErrorAt.isAfter(lastSuccessAt));
         }
     }
@@ -163,7 +166,7 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     /** Unpublished rows (read from the database at most once a second), or -1 when it cannot be read. */
-    public long backlog() {
+    long backlog() {
         return backlog.rows();
     }
 
@@ -315,6 +318,7 @@ public final class OutboxRelay implements AutoCloseable {
     private void fail(Throwable cause) {
         publishErrors.increment();
         setStatus(false, null, cause);
+        hooks.failed(cause);
         topicsReady = topicsReady && !(cause instanceof UnknownTopicOrPartitionException);
         letGo();
     }

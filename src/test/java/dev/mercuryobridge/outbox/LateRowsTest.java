@@ -5,6 +5,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.jooq.SQLDialect;
 import org.jooq.impl.DSL;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -21,11 +22,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * has already read and sent. Those go out before anything of their key written after them.
  */
 class LateRowsTest {
+    @RegisterExtension
+    final RelayFixture f = new RelayFixture();
 
     @Test
     void rows_committed_below_rows_already_sent_go_out_before_the_newer_rows_of_their_key() throws Exception {
-        try (RelayFixture f = new RelayFixture();
-             KafkaConsumer<String, String> consumer = f.consumer();
+        try (KafkaConsumer<String, String> consumer = f.consumer();
              Connection slow = DriverManager.getConnection(f.config.databaseUrl(), f.config.databaseUser(),
                      f.config.databasePassword())) {
             // A transaction takes the first outbox id for key "late", and is slow to commit.

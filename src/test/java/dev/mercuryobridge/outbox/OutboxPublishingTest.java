@@ -6,9 +6,8 @@ import dev.mercuryobridge.testing.TestApp;
 import dev.mercuryobridge.testing.TestKafka;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.List;
@@ -22,17 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** What the service stores reaches Kafka exactly as stored, in order, once per change. */
 class OutboxPublishingTest {
-    private static TestApp app;
-
-    @BeforeAll
-    static void start() {
-        app = TestApp.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-    }
+    @RegisterExtension
+    static final TestApp app = TestApp.perClass();
 
     private static JsonNode json(ConsumerRecord<String, String> r) throws Exception {
         return Json.MAPPER.readTree(r.value());

@@ -1,9 +1,6 @@
 package dev.mercuryobridge.outbox;
 
-import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -34,7 +31,7 @@ import java.util.function.Predicate;
  * ("closed forcefully"), also from a callback; a close with a timeout first answers what is
  * queued. A send after close is refused, as Kafka's is.
  */
-final class PartitionLogProducer implements Producer<String, byte[]> {
+final class PartitionLogProducer implements RelayProducer {
 
     /** What the broker holds: every record written, in the order written (one partition per key, as Kafka's). */
     static final class Log {
@@ -129,11 +126,6 @@ final class PartitionLogProducer implements Producer<String, byte[]> {
     }
 
     @Override
-    public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
-        return send(record, null);
-    }
-
-    @Override
     public void close() {
         close(Duration.ofMillis(Long.MAX_VALUE));
     }
@@ -174,31 +166,6 @@ final class PartitionLogProducer implements Producer<String, byte[]> {
     @Override
     public Uuid clientInstanceId(Duration timeout) {
         throw new UnsupportedOperationException("the relay does not ask");
-    }
-
-    @Override
-    public void initTransactions() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void beginTransaction() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata groupMetadata) {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void commitTransaction() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void abortTransaction() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
     }
 
     @Override

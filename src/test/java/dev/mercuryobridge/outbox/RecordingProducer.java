@@ -1,7 +1,5 @@
 package dev.mercuryobridge.outbox;
 
-import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -9,7 +7,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.metrics.KafkaMetric;
 
@@ -23,7 +20,7 @@ import java.util.concurrent.Future;
  * A real producer that also writes down, for every record, who sent it, when {@code send} was
  * called and when the broker's answer came: what two relays did, seen from outside them.
  */
-final class RecordingProducer implements Producer<String, byte[]> {
+final class RecordingProducer implements RelayProducer {
 
     /** One record as a relay sent it; {@code answeredNanos} is 0 until the answer came. */
     static final class Send {
@@ -65,11 +62,6 @@ final class RecordingProducer implements Producer<String, byte[]> {
     }
 
     @Override
-    public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
-        return send(record, null);
-    }
-
-    @Override
     public void flush() {
         delegate.flush();
     }
@@ -97,31 +89,6 @@ final class RecordingProducer implements Producer<String, byte[]> {
     @Override
     public void close(Duration timeout) {
         delegate.close(timeout);
-    }
-
-    @Override
-    public void initTransactions() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void beginTransaction() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata groupMetadata) {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void commitTransaction() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
-    }
-
-    @Override
-    public void abortTransaction() {
-        throw new UnsupportedOperationException("the relay uses no transactions");
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.mercuryobridge.testing.TestKafka;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -27,9 +28,12 @@ class RelayFailureTest {
     private static final OutboxRelay.Settings SETTINGS =
             RelayFixture.settings(100, KafkaClients.ProducerTimeouts.DEFAULT, Duration.ofSeconds(5));
 
+    @RegisterExtension
+    final RelayFixture f = new RelayFixture();
+
     @Test
     void an_error_inside_the_relay_ends_its_sessions_and_another_relay_takes_over() throws Exception {
-        try (RelayFixture f = new RelayFixture(); KafkaConsumer<String, String> consumer = f.consumer()) {
+        try (KafkaConsumer<String, String> consumer = f.consumer()) {
             List<String> ids = f.append("error", 1, 1);
             OutboxRelay a = f.relay("a", SETTINGS, new OutboxRelay.Hooks() {
                 @Override
@@ -77,19 +81,17 @@ class RelayFailureTest {
             }
         };
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        try (RelayFixture f = new RelayFixture()) {
-            f.append("error", 1, 1);
-            OutboxRelay relay = f.relay("a", SETTINGS, errorAtFirstMark, Clock.systemUTC(), registry).start();
+        f.append("error", 1, 1);
+        OutboxRelay relay = f.relay("a", SETTINGS, errorAtFirstMark, Clock.systemUTC(), registry).start();
 
-            RelayFixture.await(secondAttempt, "the relay marks again after the Error");
-            assertThat(relay.alive()).isTrue();
-            assertThat(registry.get("outbox.relay.alive").gauge().value()).isEqualTo(1.0);
-            relay.close();   // lets the mark in progress finish
+        RelayFixture.await(secondAttempt, "the relay marks again after the Error");
+        assertThat(relay.alive()).isTrue();
+        assertThat(registry.get("outbox.relay.alive").gauge().value()).isEqualTo(1.0);
+        relay.close();   // lets the mark in progress finish
 
-            assertThat(f.unpublished()).isZero();
-            assertThat(registry.get("outbox.publish.errors").counter().count()).isEqualTo(1.0);
-            assertThat(f.term()).as("a new session and a new term after the Error").isEqualTo(2);
-        }
+        assertThat(f.unpublished()).isZero();
+        assertThat(registry.get("outbox.publish.errors").counter().count()).isEqualTo(1.0);
+        assertThat(f.term()).as("a new session and a new term after the Error").isEqualTo(2);
     }
 
     @Test
@@ -109,31 +111,29 @@ class RelayFailureTest {
             }
         };
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        try (RelayFixture f = new RelayFixture()) {
-            f.append("stuck", 1, 1);
-            OutboxRelay relay = f.relay("a", SETTINGS, hangBeforeSend, clock, registry).start();
-            Health health = new Health(clock).add("relay", relay::health);
-            RelayFixture.await(stuck, "the relay is inside its send step");
-            assertThat(health.run().get("relay").status()).isEqualTo(Health.Status.UP);
+        f.append("stuck", 1, 1);
+        OutboxRelay relay = f.relay("a", SETTINGS, hangBeforeSend, clock, registry).start();
+        Health health = new Health(clock).add("relay", relay::health);
+        RelayFixture.await(stuck, "the relay is inside its send step");
+        assertThat(health.run().get("relay").status()).isEqualTo(Health.Status.UP);
 
-            // Its thread hangs; a minute later it has not run for longer than the stall limit.
-            clock.advance(SETTINGS.stallLimit().plusSeconds(1));
-            var results = health.run();
-            assertThat(results.get("relay").status()).isEqualTo(Health.Status.DOWN);
-            assertThat(results.get("relay").detail()).isEqualTo("the outbox relay has not run for 61 s");
-            assertThat(Health.overall(results)).isEqualTo(Health.Status.DOWN);
-            assertThat(registry.get("outbox.relay.alive").gauge().value()).isZero();
-            assertThat(registry.get("outbox.relay.loop.age").gauge().value()).isEqualTo(61.0);
+        // Its thread hangs; a minute later it has not run for longer than the stall limit.
+        clock.advance(SETTINGS.stallLimit().plusSeconds(1));
+        var results = health.run();
+        assertThat(results.get("relay").status()).isEqualTo(Health.Status.DOWN);
+        assertThat(results.get("relay").detail()).isEqualTo("the outbox relay has not run for 61 s");
+        assertThat(Health.overall(results)).isEqualTo(Health.Status.DOWN);
+        assertThat(registry.get("outbox.relay.alive").gauge().value()).isZero();
+        assertThat(registry.get("outbox.relay.loop.age").gauge().value()).isEqualTo(61.0);
 
-            unstick.countDown();
-            relay.close();
-            assertThat(health.run().get("relay").status()).isEqualTo(Health.Status.DOWN);
-            assertThat(health.run().get("relay").detail()).contains("has stopped");
-            assertThat(registry.get("outbox.relay.alive").gauge().value()).isZero();
-            // (A closed session's backend exits a moment after the client closed it.)
-            RelayFixture.await(() -> f.lockHolder() == 0 && f.relaySessions() == 0, Duration.ofSeconds(10),
-                    "no relay session is left and nobody holds the lock");
-        }
+        unstick.countDown();
+        relay.close();
+        assertThat(health.run().get("relay").status()).isEqualTo(Health.Status.DOWN);
+        assertThat(health.run().get("relay").detail()).contains("has stopped");
+        assertThat(registry.get("outbox.relay.alive").gauge().value()).isZero();
+        // (A closed session's backend exits a moment after the client closed it.)
+        RelayFixture.await(() -> f.lockHolder() == 0 && f.relaySessions() == 0, Duration.ofSeconds(10),
+                "no relay session is left and nobody holds the lock");
     }
 
     /** A clock the test moves. */

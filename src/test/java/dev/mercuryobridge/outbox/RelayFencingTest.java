@@ -3,6 +3,7 @@ package dev.mercuryobridge.outbox;
 import dev.mercuryobridge.testing.TestKafka;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -21,11 +22,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the old term is over (released, or its lease run out), and an old term's marks change nothing.
  */
 class RelayFencingTest {
+    @RegisterExtension
+    final RelayFixture f = new RelayFixture();
 
     @Test
     void a_publisher_whose_session_is_killed_mid_backlog_never_publishes_beside_its_successor() throws Exception {
         OutboxRelay.Settings settings = RelayFixture.settings(250, KafkaClients.ProducerTimeouts.DEFAULT, Duration.ofSeconds(5));
-        try (RelayFixture f = new RelayFixture(); KafkaConsumer<String, String> consumer = f.consumer()) {
+        try (KafkaConsumer<String, String> consumer = f.consumer()) {
             List<String> ids = f.append("kill", 40, 100);   // 4,000 messages, 100 per key
             CountDownLatch aPublishes = new CountDownLatch(1);
             AtomicInteger batches = new AtomicInteger();
@@ -90,20 +93,12 @@ class RelayFencingTest {
     void a_publisher_that_wakes_up_after_its_lease_ran_out_sends_nothing() throws Exception {
         // Short producer time limits: a lease of 3 s of tail plus 1 s of send window.
         OutboxRelay.Settings settings = RelayFixture.settings(100, RelayFixture.SHORT, Duration.ofSeconds(1));
-        try (RelayFixture f = new RelayFixture(); KafkaConsumer<String, String> consumer = f.consumer()) {
+        try (KafkaConsumer<String, String> consumer = f.consumer()) {
             List<String> ids = f.append("wake", 1, 1);
-            CountDownLatch frozen = new CountDownLatch(1);
-            CountDownLatch thaw = new CountDownLatch(1);
             // a loses its session and freezes (a long GC pause, a stopped VM) between read and send.
-            OutboxRelay a = f.relay("a", settings, new OutboxRelay.Hooks() {
-                @Override
-                public void beforeSend(List<Long> rows) {
-                    f.terminate(f.lockHolder());
-                    frozen.countDown();
-                    awaitQuietly(thaw);
-                }
-            }).start();
-            RelayFixture.await(frozen, "a is frozen with a batch in hand");
+            Freeze freeze = new Freeze(false);
+            OutboxRelay a = f.relay("a", settings, freeze).start();
+            RelayFixture.await(freeze.frozen, "a is frozen with a batch in hand");
             Instant leaseUntil = f.leaseUntil();
 
             OutboxRelay b = f.relay("b", settings, OutboxRelay.Hooks.NONE);
@@ -113,8 +108,8 @@ class RelayFencingTest {
                 assertThat(s.sentAt).as("b sends once a's lease ran out").isAfterOrEqualTo(leaseUntil);
             });
 
-            thaw.countDown();
-            RelayFixture.await(() -> a.status().lastError() != null, Duration.ofSeconds(30), "a notices");
+            freeze.thaw.countDown();
+            RelayFixture.await(freeze.noticed, "a notices");
             assertThat(a.status().lastError()).contains("send window of term 1 ran out");
             assertThat(f.sends).extracting(s -> s.relay).containsExactly("b");
             assertThat(TestKafka.readUntil(consumer, r -> !r.isEmpty(), Duration.ofSeconds(30))).hasSize(1);
@@ -125,31 +120,62 @@ class RelayFencingTest {
     @Test
     void a_mark_of_a_term_that_is_over_changes_nothing() throws Exception {
         OutboxRelay.Settings settings = RelayFixture.settings(100, RelayFixture.SHORT, Duration.ofSeconds(1));
-        try (RelayFixture f = new RelayFixture()) {
-            List<String> ids = f.append("mark", 1, 1);
-            CountDownLatch frozen = new CountDownLatch(1);
-            CountDownLatch thaw = new CountDownLatch(1);
-            // a's send is acknowledged; then its lock session dies and its marker freezes before marking.
-            OutboxRelay a = f.relay("a", settings, new OutboxRelay.Hooks() {
-                @Override
-                public void beforeMark(List<Long> rows) {
-                    f.terminate(f.lockHolder());
-                    frozen.countDown();
-                    awaitQuietly(thaw);
-                }
-            }).start();
-            RelayFixture.await(frozen, "a's marker is frozen");
+        List<String> ids = f.append("mark", 1, 1);
+        // a's send is acknowledged; then its lock session dies and its marker freezes before marking.
+        Freeze freeze = new Freeze(true);
+        OutboxRelay a = f.relay("a", settings, freeze).start();
+        RelayFixture.await(freeze.frozen, "a's marker is frozen");
 
-            OutboxRelay b = f.relay("b", settings, OutboxRelay.Hooks.NONE);
-            assertThat(b.publishOnce()).containsExactlyElementsOf(ids);
-            // b marks its rows, then keeps its term: a's marker wakes up to a term that is not its own.
-            Instant markedByB = f.dsl().fetchSingle("select published_at from outbox").get(0, Instant.class);
+        OutboxRelay b = f.relay("b", settings, OutboxRelay.Hooks.NONE);
+        assertThat(b.publishOnce()).containsExactlyElementsOf(ids);
+        // b marks its rows, then keeps its term: a's marker wakes up to a term that is not its own.
+        Instant markedByB = f.dsl().fetchSingle("select published_at from outbox").get(0, Instant.class);
 
-            thaw.countDown();
-            RelayFixture.await(() -> a.status().lastError() != null, Duration.ofSeconds(30), "a notices");
-            assertThat(a.status().lastError()).contains("term 1 is over");
-            assertThat(f.dsl().fetchSingle("select published_at from outbox").get(0, Instant.class)).isEqualTo(markedByB);
-            assertThat(f.term()).isEqualTo(2);
+        freeze.thaw.countDown();
+        RelayFixture.await(freeze.noticed, "a notices");
+        assertThat(a.status().lastError()).contains("term 1 is over");
+        assertThat(f.dsl().fetchSingle("select published_at from outbox").get(0, Instant.class)).isEqualTo(markedByB);
+        assertThat(f.term()).isEqualTo(2);
+    }
+
+    /**
+     * A relay's hooks that kill its lock session at one step (before each send, or before each
+     * mark) and then hold that step (a long GC pause, a stopped VM) until thawed; {@code noticed}
+     * is counted down when the relay sees a failure.
+     */
+    private final class Freeze implements OutboxRelay.Hooks {
+        final CountDownLatch frozen = new CountDownLatch(1);
+        final CountDownLatch thaw = new CountDownLatch(1);
+        final CountDownLatch noticed = new CountDownLatch(1);
+        private final boolean atMark;
+
+        Freeze(boolean atMark) {
+            this.atMark = atMark;
+        }
+
+        @Override
+        public void beforeSend(List<Long> rows) {
+            if (!atMark) {
+                killAndHold();
+            }
+        }
+
+        @Override
+        public void beforeMark(List<Long> rows) {
+            if (atMark) {
+                killAndHold();
+            }
+        }
+
+        @Override
+        public void failed(Throwable cause) {
+            noticed.countDown();
+        }
+
+        private void killAndHold() {
+            f.terminate(f.lockHolder());
+            frozen.countDown();
+            awaitQuietly(thaw);
         }
     }
 

@@ -10,6 +10,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.jooq.DSLContext;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -21,21 +24,23 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A fresh database, topics of its own on the shared broker, and relays on them whose producers
- * write down every send ({@link RecordingProducer}).
+ * write down every send ({@link RecordingProducer}): one for each test, made before it and closed
+ * (relays first) after it, as {@code @RegisterExtension final RelayFixture f = new RelayFixture();}
  */
-final class RelayFixture implements AutoCloseable {
+final class RelayFixture implements BeforeEachCallback, AfterEachCallback {
     /** Short time limits, so that a lease runs out within seconds. */
     static final KafkaClients.ProducerTimeouts SHORT =
             new KafkaClients.ProducerTimeouts(Duration.ofMillis(500), Duration.ofMillis(1_000), Duration.ofMillis(1_500));
 
-    final Config config;
-    final Database database;
-    final KafkaClients kafka;
+    Config config;
+    private Database database;
+    private KafkaClients kafka;
     final Queue<RecordingProducer.Send> sends = new ConcurrentLinkedQueue<>();
     private final List<OutboxRelay> relays = new ArrayList<>();
     private int sequence;
 
-    RelayFixture() throws Exception {
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
         config = Config.fromEnvironment(TestApp.env(TestDatabase.freshDatabaseUrl(),
                 TestApp.kafkaEnv(TestKafka.shared().bootstrapServers())));
         database = Database.connect(config);
@@ -170,8 +175,10 @@ final class RelayFixture implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public void afterEach(ExtensionContext context) {
         relays.forEach(OutboxRelay::close);
-        database.close();
+        if (database != null) {
+            database.close();
+        }
     }
 }

@@ -6,6 +6,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -35,57 +36,58 @@ class RelayOrderAfterFailureTest {
     private static final int KEYS = 5;
     private static final int PER_KEY = 40;
 
+    @RegisterExtension
+    final RelayFixture f = new RelayFixture();
+
     @Test
     void a_message_that_failed_for_good_reaches_the_log_before_every_later_message_of_its_key() throws Exception {
-        try (RelayFixture f = new RelayFixture()) {
-            List<String> ids = f.append("order", KEYS, PER_KEY);
-            // 4 batches of 50 in flight: all 200 rows are queued on the first producer before it
-            // answers any; the first attempt of order2's 13th message (row 63, in the 2nd batch) is
-            // refused for good, with order2's 14th to 40th queued behind it.
-            String refused = "relay-test/order2/13";
-            Set<String> attempted = ConcurrentHashMap.newKeySet();
-            PartitionLogProducer.Log log = new PartitionLogProducer.Log();
-            AtomicInteger producers = new AtomicInteger();
-            OutboxRelay relay = f.relay(RelayFixture.settings(50, RelayFixture.SHORT, Duration.ofSeconds(5)),
-                    () -> new PartitionLogProducer(log, producers.getAndIncrement() == 0 ? KEYS * PER_KEY : 0,
-                            r -> id(r).equals(refused) && attempted.add(refused)));
+        List<String> ids = f.append("order", KEYS, PER_KEY);
+        // 4 batches of 50 in flight: all 200 rows are queued on the first producer before it
+        // answers any; the first attempt of order2's 13th message (row 63, in the 2nd batch) is
+        // refused for good, with order2's 14th to 40th queued behind it.
+        String refused = "relay-test/order2/13";
+        Set<String> attempted = ConcurrentHashMap.newKeySet();
+        PartitionLogProducer.Log log = new PartitionLogProducer.Log();
+        AtomicInteger producers = new AtomicInteger();
+        OutboxRelay relay = f.relay(RelayFixture.settings(50, RelayFixture.SHORT, Duration.ofSeconds(5)),
+                () -> new PartitionLogProducer(log, producers.getAndIncrement() == 0 ? KEYS * PER_KEY : 0,
+                        r -> id(r).equals(refused) && attempted.add(refused)));
 
-            assertThatThrownBy(relay::publishOnce).isInstanceOf(OutOfOrderSequenceException.class)
-                    .hasMessageContaining("simulated");
-            // Marked: the 62 rows before the refused one (all acknowledged), nothing after it.
-            assertThat(f.unpublished()).isEqualTo(KEYS * PER_KEY - 62);
+        assertThatThrownBy(relay::publishOnce).isInstanceOf(OutOfOrderSequenceException.class)
+                .hasMessageContaining("simulated");
+        // Marked: the 62 rows before the refused one (all acknowledged), nothing after it.
+        assertThat(f.unpublished()).isEqualTo(KEYS * PER_KEY - 62);
 
-            List<String> second = relay.publishOnce();
-            assertThat(second).containsExactlyElementsOf(ids.subList(62, ids.size()));
-            assertThat(producers.get()).isEqualTo(2);
-            assertThat(f.unpublished()).isZero();
+        List<String> second = relay.publishOnce();
+        assertThat(second).containsExactlyElementsOf(ids.subList(62, ids.size()));
+        assertThat(producers.get()).isEqualTo(2);
+        assertThat(f.unpublished()).isZero();
 
-            Map<String, List<Integer>> sequences = new LinkedHashMap<>();
-            Map<String, List<Integer>> firstCopies = new LinkedHashMap<>();
-            Map<String, byte[]> written = new LinkedHashMap<>();
-            for (ProducerRecord<String, byte[]> r : log.records()) {
-                String id = id(r);
-                int sequence = Integer.parseInt(id.substring(id.lastIndexOf('/') + 1));
-                sequences.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(sequence);
-                if (written.putIfAbsent(id, r.value()) == null) {
-                    firstCopies.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(sequence);
-                }
+        Map<String, List<Integer>> sequences = new LinkedHashMap<>();
+        Map<String, List<Integer>> firstCopies = new LinkedHashMap<>();
+        Map<String, byte[]> written = new LinkedHashMap<>();
+        for (ProducerRecord<String, byte[]> r : log.records()) {
+            String id = id(r);
+            int sequence = Integer.parseInt(id.substring(id.lastIndexOf('/') + 1));
+            sequences.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(sequence);
+            if (written.putIfAbsent(id, r.value()) == null) {
+                firstCopies.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(sequence);
             }
-            List<Integer> inOrder = IntStream.rangeClosed(1, PER_KEY).boxed().toList();
-            // Per key, a consumer sees 1, 2, ... in order (counting each message at its first copy):
-            // nothing of a key went out before a message it follows.
-            assertThat(firstCopies).hasSize(KEYS);
-            firstCopies.forEach((key, seqs) -> assertThat(seqs).as("first copies of %s in the log", key).isEqualTo(inOrder));
-            // And the sequence never goes back at all: nothing queued behind the failed message was
-            // written by the failed producer, so nothing is sent twice either.
-            sequences.forEach((key, seqs) -> assertThat(seqs).as("sequences of %s in the log", key).isEqualTo(inOrder));
+        }
+        List<Integer> inOrder = IntStream.rangeClosed(1, PER_KEY).boxed().toList();
+        // Per key, a consumer sees 1, 2, ... in order (counting each message at its first copy):
+        // nothing of a key went out before a message it follows.
+        assertThat(firstCopies).hasSize(KEYS);
+        firstCopies.forEach((key, seqs) -> assertThat(seqs).as("first copies of %s in the log", key).isEqualTo(inOrder));
+        // And the sequence never goes back at all: nothing queued behind the failed message was
+        // written by the failed producer, so nothing is sent twice either.
+        sequences.forEach((key, seqs) -> assertThat(seqs).as("sequences of %s in the log", key).isEqualTo(inOrder));
 
-            // Every row is in the log with the bytes stored.
-            var stored = f.dsl().select(OUTBOX.EVENT_ID, OUTBOX.PAYLOAD).from(OUTBOX).orderBy(OUTBOX.ID).fetch();
-            assertThat(stored).hasSize(ids.size());
-            for (var row : stored) {
-                assertThat(written.get(row.value1())).as("the bytes of %s in the log", row.value1()).isEqualTo(row.value2());
-            }
+        // Every row is in the log with the bytes stored.
+        var stored = f.dsl().select(OUTBOX.EVENT_ID, OUTBOX.PAYLOAD).from(OUTBOX).orderBy(OUTBOX.ID).fetch();
+        assertThat(stored).hasSize(ids.size());
+        for (var row : stored) {
+            assertThat(written.get(row.value1())).as("the bytes of %s in the log", row.value1()).isEqualTo(row.value2());
         }
     }
 
