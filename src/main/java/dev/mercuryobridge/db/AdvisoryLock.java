@@ -22,7 +22,7 @@ public final class AdvisoryLock {
         this.key = key;
     }
 
-    public long key() {
+    long key() {
         return key;
     }
 

@@ -21,7 +21,7 @@ public final class Database implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
 
     /** Migrations ship inside the jar (copied from db/migration at build time). */
-    public static final String MIGRATIONS = "classpath:db/migration";
+    static final String MIGRATIONS = "classpath:db/migration";
 
     private final HikariDataSource dataSource;
     private final DSLContext dsl;
@@ -101,7 +101,7 @@ public final class Database implements AutoCloseable {
         return dataSource;
     }
 
-    public static Flyway flyway(DataSource dataSource) {
+    static Flyway flyway(DataSource dataSource) {
         return Flyway.configure()
                 .dataSource(dataSource)
                 .locations(MIGRATIONS)

@@ -37,7 +37,7 @@ public final class DatabaseErrors {
      * A connection that failed in use (terminated by a restart, reset), as opposed to no
      * connection being available at all (the pool timed out: the database is down).
      */
-    public static boolean isBrokenConnection(Throwable t) {
+    static boolean isBrokenConnection(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof SQLTransientConnectionException) {
                 return false;
@@ -72,7 +72,7 @@ public final class DatabaseErrors {
     }
 
     /** A serialization failure or deadlock: the whole transaction may simply be run again. */
-    public static boolean isRetryable(Throwable t) {
+    static boolean isRetryable(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof SQLException e && ("40001".equals(e.getSQLState()) || "40P01".equals(e.getSQLState()))) {
                 return true;

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
  * written out in full it is two billion; PostgreSQL refuses it, and {@code 1e400}, which it
  * accepts, would come back as 401 digits our own reader refuses).
  */
-public final class CallbackParser {
+final class CallbackParser {
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}");
     private static final Pattern WORD = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");

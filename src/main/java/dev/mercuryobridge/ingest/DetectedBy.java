@@ -1,7 +1,7 @@
 package dev.mercuryobridge.ingest;
 
 /** Who saw a status first: Mercuryo's callback, or the reconciler polling the API. */
-public enum DetectedBy {
+enum DetectedBy {
     CALLBACK, RECONCILER;
 
     public String dbValue() {

@@ -299,7 +299,7 @@ public final class IngestService {
     }
 
     /** Runs one unit of work in a transaction, again when a second try can succeed ({@link Transactions}). */
-    public <T> T inTransaction(Function<DSLContext, T> work) {
+    <T> T inTransaction(Function<DSLContext, T> work) {
         return transactions.run(work);
     }
 

@@ -8,10 +8,10 @@ package dev.mercuryobridge.ingest;
  * hold (U+0000) or which would forge log lines (CR, LF), and lone surrogates are replaced, and
  * the length is bounded.
  */
-public final class InvalidCallbackException extends Exception {
+final class InvalidCallbackException extends Exception {
     static final int MAX_REASON_LENGTH = 500;
 
-    public InvalidCallbackException(String reason) {
+    InvalidCallbackException(String reason) {
         super(safe(reason), null, false, false);
     }
 

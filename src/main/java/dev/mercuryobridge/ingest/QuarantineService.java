@@ -21,7 +21,7 @@ public final class QuarantineService {
     public record Entry(long id, long callbackId, String route, String reason, Instant receivedAt,
                         Instant replayedAt, String replayResult, String body) {}
 
-    public record ReplayResult(long id, String outcome) {}
+    record ReplayResult(long id, String outcome) {}
 
     private final IngestService ingest;
     private final DSLContext dsl;

@@ -51,7 +51,7 @@ public final class SignatureVerifier {
      * The result of a check: the match, or none; and, when none, whether the body would have
      * verified with the whitespace-stripped variant had it been enabled.
      */
-    public record Verification(Optional<Match> match, boolean strippedVariantWouldMatch) {}
+    record Verification(Optional<Match> match, boolean strippedVariantWouldMatch) {}
 
     private static final int SIGNATURE_HEX_LENGTH = 64;
 

@@ -19,7 +19,7 @@ package dev.mercuryobridge.ingest;
  * A final status never changes. The same final status again is a replay; a different final status
  * is a conflict to be investigated (a finding), never an overwrite.
  */
-public final class StateMachine {
+final class StateMachine {
 
     /**
      * What is stored for a transaction now.
@@ -29,7 +29,7 @@ public final class StateMachine {
      * @param statusFromApi  whether the current status was set by an API read (no callback has
      *                       reported it yet)
      */
-    public record Current(String type, String status, Long lastCallbackTs, boolean isFinal, int lastSequence,
+    record Current(String type, String status, Long lastCallbackTs, boolean isFinal, int lastSequence,
                           boolean statusFromApi) {}
 
     /** A status report: from a callback ({@code updatedAtTs} set) or an API read ({@code updatedAtTs} null). */
@@ -39,7 +39,7 @@ public final class StateMachine {
         }
     }
 
-    public sealed interface Decision {
+    sealed interface Decision {
         /** First report of this transaction: transition number 1 from no status. */
         record Create(boolean isFinal, int rank) implements Decision {}
 
@@ -56,7 +56,7 @@ public final class StateMachine {
         record Conflict(String storedFinal, String reportedFinal) implements Decision {}
     }
 
-    public enum Reason {
+    enum Reason {
         /** Older than the last callback, or behind a status the API already showed. */
         STALE,
         /** The transaction is final; the report is the same final status. */
@@ -71,7 +71,7 @@ public final class StateMachine {
 
     private StateMachine() {}
 
-    public static Decision decide(Current current, Report report) {
+    static Decision decide(Current current, Report report) {
         String type = current != null && current.type() != null ? current.type() : report.type();
         boolean reportFinal = TransactionStatuses.isFinal(type, report.status());
         int reportRank = TransactionStatuses.rank(type, report.status());

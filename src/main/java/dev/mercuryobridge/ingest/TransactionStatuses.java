@@ -13,7 +13,7 @@ import java.util.Set;
  * above {@code new}. A type without its own table ({@code fiat_deposit} uses deposit's; anything
  * else uses the union of all tables) still gets the meaning its status has elsewhere.
  */
-public final class TransactionStatuses {
+final class TransactionStatuses {
 
     public static final int FINAL_RANK = 100;
     public static final int UNKNOWN_RANK = 1;
@@ -59,7 +59,7 @@ public final class TransactionStatuses {
         return rank == null ? UNKNOWN_RANK : rank;
     }
 
-    public static boolean isKnown(String type, String status) {
+    static boolean isKnown(String type, String status) {
         return table(type).rank(status) != null;
     }
 
