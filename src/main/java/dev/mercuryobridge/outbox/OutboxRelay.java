@@ -104,6 +104,7 @@ public final class OutboxRelay implements AutoCloseable {
     private final Counter publishErrors;
     private final AtomicReference<Status> status = new AtomicReference<>(new Status(false, null, null, null));
     private final Semaphore progress = new Semaphore(0);
+    private final Semaphore wakeups = new Semaphore(0), noWakeups = new Semaphore(0);
     private volatile boolean running = true;
     private volatile boolean started;
     private volatile boolean stopped;
@@ -156,6 +157,13 @@ public final class OutboxRelay implements AutoCloseable {
         started = true;
         thread.start();
         return this;
+    }
+
+    /** Rows were committed to the outbox in this JVM: an idle relay reads within ms, not at its next poll. */
+    public void wake() {
+        if (wakeups.availablePermits() == 0) {
+            wakeups.release();
+        }
     }
 
     public Status status() {
@@ -224,7 +232,7 @@ public final class OutboxRelay implements AutoCloseable {
                 try {
                     beat();
                     if (!lead()) {
-                        session.awaitNotification(settings.poll());
+                        session.awaitNotification(settings.poll(), wakeups);
                         lastGoodLoop = clock.instant();
                         continue;
                     }
@@ -232,7 +240,7 @@ public final class OutboxRelay implements AutoCloseable {
                     lastGoodLoop = clock.instant();
                     backoffMillis = 100;
                     if (sent == 0 && running) {
-                        session.awaitNotification(settings.poll());
+                        session.awaitNotification(settings.poll(), wakeups);
                     }
                 } catch (Throwable t) {
                     if (!running) {
@@ -292,7 +300,7 @@ public final class OutboxRelay implements AutoCloseable {
                 told = true;
             }
             beat();
-            session.awaitNotification(Duration.ofMillis(Math.min(-next, 200)));
+            session.awaitNotification(Duration.ofMillis(Math.min(-next, 200)), noWakeups);
         }
         return false;
     }
