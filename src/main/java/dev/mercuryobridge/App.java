@@ -127,7 +127,7 @@ public final class App implements AutoCloseable {
             KafkaClients kafka = new KafkaClients(config);
             OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka, registry);
             // Every write that appends outbox rows signals it after its commit (no trigger: see V8).
-            OutboxNotifier outboxNotifier = new OutboxNotifier(config, relay::wake);
+            OutboxNotifier outboxNotifier = new OutboxNotifier(config, relay::wake, () -> relay.status().leader());
             IngestService ingest = new IngestService(callbackTimeouts.onEachTransaction(database.dsl()), messages,
                     callbackMetrics, outboxNotifier, clock);
             KafkaHealth kafkaHealth = new KafkaHealth(kafka.admin(), relay);

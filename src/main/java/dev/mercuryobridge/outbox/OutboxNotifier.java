@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * commits were serialized and their fsyncs could not overlap. Here one thread sends the NOTIFYs,
  * coalescing: signals that arrive while one is being sent collapse into one more. Its session
  * commits asynchronously (a NOTIFY lost in a crash costs a poll interval; nothing is written).
+ * While this instance's relay is the publisher, no NOTIFY is sent at all.
  *
  * <p>Never in the writers' way: {@link #committed()} does not block, and a failure to notify is
  * logged once per outage and retried at the next signal; relays poll anyway.
@@ -34,6 +35,7 @@ public final class OutboxNotifier implements OutboxSignal, AutoCloseable {
 
     private final Config config;
     private final Runnable local;
+    private final java.util.function.BooleanSupplier localPublishes;
     private final AtomicBoolean pending = new AtomicBoolean();
     private final Semaphore work = new Semaphore(0);
     private final Thread thread;
@@ -41,10 +43,15 @@ public final class OutboxNotifier implements OutboxSignal, AutoCloseable {
     private Connection connection;
     private boolean failing;
 
-    /** {@code local}: wakes this instance's relay (or does nothing when it has none). */
-    public OutboxNotifier(Config config, Runnable local) {
+    /**
+     * {@code local}: wakes this instance's relay (or does nothing when it has none);
+     * {@code localPublishes}: true while that relay is the publisher, when no other relay needs
+     * the NOTIFY (a relay that takes over later reads the whole backlog when it starts).
+     */
+    public OutboxNotifier(Config config, Runnable local, java.util.function.BooleanSupplier localPublishes) {
         this.config = config;
         this.local = local;
+        this.localPublishes = localPublishes;
         this.thread = new Thread(this::run, "outbox-notifier");
         this.thread.setDaemon(true);
     }
@@ -57,7 +64,7 @@ public final class OutboxNotifier implements OutboxSignal, AutoCloseable {
     @Override
     public void committed() {
         local.run();
-        if (pending.compareAndSet(false, true)) {
+        if (!localPublishes.getAsBoolean() && pending.compareAndSet(false, true)) {
             work.release();
         }
     }

@@ -32,7 +32,7 @@ final class RelaySession implements AutoCloseable {
     private static final AdvisoryLock LOCK = new AdvisoryLock(LOCK_KEY);
     static final String APPLICATION_NAME = "mercuryo-bridge outbox relay";
     /** How often a waiting relay looks at its in-process wake-ups. */
-    static final int WAKE_SLICE_MILLIS = 10;
+    static final int WAKE_SLICE_MILLIS = 5;
 
     // The next unpublished rows after the last row already sent, in id order, and with them, in
     // the same snapshot:

@@ -33,7 +33,7 @@ class RelayWakeUpTest {
     void a_relay_of_another_instance_is_woken_by_the_notifiers_notify() throws Exception {
         try (RelayFixture f = new RelayFixture();
              // The writing instance: no relay of its own here, only its notifier.
-             OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}).start()) {
+             OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}, () -> false).start()) {
             f.relay("other-instance", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
             appendSignalAndAwait(f, notifier, "first");
             appendSignalAndAwait(f, notifier, "second");
@@ -45,7 +45,7 @@ class RelayWakeUpTest {
     @Test
     void signals_during_a_notify_collapse_and_none_is_lost() throws Exception {
         try (RelayFixture f = new RelayFixture();
-             OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}).start()) {
+             OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}, () -> false).start()) {
             f.relay("burst", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
             appendSignalAndAwait(f, notifier, "warm");
             // Many writers' commits at once: each signals after its own commit; the last rows
