@@ -22,6 +22,7 @@ import dev.mercuryobridge.outbox.KafkaClients;
 import dev.mercuryobridge.outbox.KafkaHealth;
 import dev.mercuryobridge.outbox.Messages;
 import dev.mercuryobridge.outbox.Outbox;
+import dev.mercuryobridge.outbox.OutboxNotifier;
 import dev.mercuryobridge.outbox.OutboxRelay;
 import dev.mercuryobridge.mercuryo.MercuryoClient;
 import dev.mercuryobridge.reconcile.ReconcileMetrics;
@@ -61,6 +62,7 @@ public final class App implements AutoCloseable {
     private final Javalin publicServer;
     private final Javalin adminServer;
     private final OutboxRelay relay;
+    private final OutboxNotifier outboxNotifier;
     private final IngestQueue ingestQueue;
     private final KafkaHealth kafkaHealth;
     private final Reconciler reconciler;
@@ -69,12 +71,13 @@ public final class App implements AutoCloseable {
 
     private App(Config config, Database database, Database reports, PrometheusMeterRegistry registry,
                 ScheduledExecutorService maintenance, Javalin publicServer, Javalin adminServer,
-                OutboxRelay relay, IngestQueue ingestQueue, KafkaHealth kafkaHealth, Reconciler reconciler,
+                OutboxRelay relay, OutboxNotifier outboxNotifier, IngestQueue ingestQueue, KafkaHealth kafkaHealth, Reconciler reconciler,
                 MercuryoClient mercuryo) {
         this.ingestQueue = ingestQueue;
         this.reconciler = reconciler;
         this.mercuryo = mercuryo;
         this.relay = relay;
+        this.outboxNotifier = outboxNotifier;
         this.kafkaHealth = kafkaHealth;
         this.config = config;
         this.database = database;
@@ -121,10 +124,12 @@ public final class App implements AutoCloseable {
             Messages messages = new Messages(config.topics());
             Timeouts callbackTimeouts = new Timeouts(config.databaseLimits().lockTimeout(),
                     config.databaseLimits().statementTimeout());
-            IngestService ingest = new IngestService(callbackTimeouts.onEachTransaction(database.dsl()), messages,
-                    callbackMetrics, clock);
             KafkaClients kafka = new KafkaClients(config);
             OutboxRelay relay = new OutboxRelay(config, database.dsl(), kafka, registry);
+            // Every write that appends outbox rows signals it after its commit (no trigger: see V8).
+            OutboxNotifier outboxNotifier = new OutboxNotifier(config, relay::wake, () -> relay.status().leader());
+            IngestService ingest = new IngestService(callbackTimeouts.onEachTransaction(database.dsl()), messages,
+                    callbackMetrics, outboxNotifier, clock);
             KafkaHealth kafkaHealth = new KafkaHealth(kafka.admin(), relay);
             QuarantineService quarantine = new QuarantineService(ingest, database.dsl(), clock);
             TransactionQueries transactions = new TransactionQueries(database.dsl());
@@ -133,9 +138,9 @@ public final class App implements AutoCloseable {
                     new MercuryoClient.Settings(config.mercuryoApiTimeout(), 4, Duration.ofMillis(200), Duration.ofSeconds(5)));
             // The reconciler writes what the API says through the same write path, on its own pool.
             IngestService reconcilerIngest = new IngestService(callbackTimeouts.onEachTransaction(reports.dsl()), messages,
-                    IngestListener.NONE, clock);
-            Reconciler reconciler = new Reconciler(config, reports.dsl(), reconcilerIngest, new Findings(messages), mercuryo,
-                    registry, clock);
+                    IngestListener.NONE, outboxNotifier, clock);
+            Reconciler reconciler = new Reconciler(config, reports.dsl(), reconcilerIngest, new Findings(messages),
+                    outboxNotifier, mercuryo, registry, clock);
 
             // Readiness is unauthenticated: it names what is down, never an address or an error text.
             Health health = new Health(clock)
@@ -171,14 +176,15 @@ public final class App implements AutoCloseable {
             ingestQueue.start();
             publicServer.start(config.httpPort());
             adminServer.start(config.adminPort());
+            outboxNotifier.start();
             relay.start();
             if (config.mercuryoPartnerToken().isEmpty()) {
                 log.warn("MERCURYO_PARTNER_TOKEN is not set: scheduled reconciliation is off (runs can still be started on the admin API)");
             } else {
                 reconciler.schedule();
             }
-            App app = new App(config, database, reports, registry, maintenance, publicServer, adminServer, relay, ingestQueue, kafkaHealth,
-                    reconciler, mercuryo);
+            App app = new App(config, database, reports, registry, maintenance, publicServer, adminServer, relay, outboxNotifier,
+                    ingestQueue, kafkaHealth, reconciler, mercuryo);
             log.info("mercuryo-bridge is up: callbacks on :{}, admin on :{}", app.httpPort(), app.adminPort());
             return app;
         } catch (RuntimeException e) {
@@ -271,6 +277,7 @@ public final class App implements AutoCloseable {
         ingestQueue.close(config.shutdownTimeout());
         reconciler.close();
         mercuryo.close();
+        outboxNotifier.close();
         relay.close();
         adminServer.stop();
         kafkaHealth.close();

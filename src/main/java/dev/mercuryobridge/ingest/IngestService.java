@@ -9,6 +9,8 @@ import dev.mercuryobridge.finding.FindingKind;
 import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.http.RootCause;
 import dev.mercuryobridge.outbox.Messages;
+import dev.mercuryobridge.outbox.Outbox;
+import dev.mercuryobridge.outbox.OutboxSignal;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,9 +42,16 @@ public final class IngestService {
     private final Messages messages;
     private final Findings findings;
     private final IngestListener listener;
+    private final OutboxSignal outboxSignal;
     private final Clock clock;
 
     public IngestService(DSLContext dsl, Messages messages, IngestListener listener, Clock clock) {
+        this(dsl, messages, listener, OutboxSignal.NONE, clock);
+    }
+
+    /** {@code outboxSignal}: told after each commit that appended outbox rows (wakes the relays). */
+    public IngestService(DSLContext dsl, Messages messages, IngestListener listener, OutboxSignal outboxSignal, Clock clock) {
+        this.outboxSignal = outboxSignal;
         this.transactions = new Transactions(dsl);
         this.messages = messages;
         this.findings = new Findings(messages);
@@ -298,9 +307,19 @@ public final class IngestService {
         return Outcome.QUARANTINED;
     }
 
-    /** Runs one unit of work in a transaction, again when a second try can succeed ({@link Transactions}). */
+    /**
+     * Runs one unit of work in a transaction, again when a second try can succeed ({@link Transactions});
+     * once committed, signals the relays if it appended outbox rows.
+     */
     <T> T inTransaction(Function<DSLContext, T> work) {
-        return transactions.run(work);
+        long appendsBefore = Outbox.appendsOnThisThread();
+        T result = transactions.run(work);
+        // After the commit (run returned), so that a relay woken now sees the rows. An aborted
+        // attempt before it may have counted too: at worst one needless wake-up.
+        if (Outbox.appendsOnThisThread() != appendsBefore) {
+            outboxSignal.committed();
+        }
+        return result;
     }
 
     /** A body parsed once, in the request thread: the callback, or why it is quarantined. */

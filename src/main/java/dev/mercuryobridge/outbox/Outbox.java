@@ -17,7 +17,18 @@ public final class Outbox {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Outbox.class);
 
+    /** Appends made by each thread, so that a transaction's owner knows to signal after its commit. */
+    private static final ThreadLocal<long[]> APPENDS = ThreadLocal.withInitial(() -> new long[1]);
+
     private Outbox() {}
+
+    /**
+     * How many appends this thread has made so far: a caller that compares it before and after a
+     * transaction knows whether to signal ({@link OutboxSignal}) once it committed.
+     */
+    public static long appendsOnThisThread() {
+        return APPENDS.get()[0];
+    }
 
     /**
      * Deletes rows published longer ago than the retention: they are on Kafka, and the
@@ -51,6 +62,9 @@ public final class Outbox {
      * event id is already in the outbox is not added twice.
      */
     public static void appendAll(DSLContext tx, java.util.List<OutboxMessage> messages) {
+        if (!messages.isEmpty()) {
+            APPENDS.get()[0]++;
+        }
         for (int from = 0; from < messages.size(); from += 1_000) {
             var insert = tx.insertInto(OUTBOX, OUTBOX.TOPIC, OUTBOX.MESSAGE_KEY, OUTBOX.EVENT_ID, OUTBOX.EVENT_TYPE, OUTBOX.PAYLOAD);
             for (OutboxMessage m : messages.subList(from, Math.min(messages.size(), from + 1_000))) {
@@ -62,6 +76,7 @@ public final class Outbox {
 
     /** Appends a message; a message with the same event id already in the outbox is not added twice. */
     public static void append(DSLContext tx, OutboxMessage message) {
+        APPENDS.get()[0]++;
         tx.insertInto(OUTBOX)
                 .set(OUTBOX.TOPIC, message.topic())
                 .set(OUTBOX.MESSAGE_KEY, message.key())

@@ -58,10 +58,7 @@ public final class OutboxRelay implements AutoCloseable {
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
     private static final AtomicInteger RELAYS = new AtomicInteger();
 
-    /**
-     * Batching and timing. {@code producer} are the time limits of the producers the relay is
-     * given; a term's lease is their tail plus the {@code sendWindow}.
-     */
+    /** Batching and timing; {@code producer}: the given producers' limits (a term's lease: their tail + sendWindow). */
     record Settings(int batchSize, int batchesInFlight, Duration poll, KafkaClients.ProducerTimeouts producer,
                     Duration sendWindow, Duration stallLimit) {
         static final Settings DEFAULTS = new Settings(2_000, 4, Duration.ofSeconds(1),
@@ -107,6 +104,7 @@ public final class OutboxRelay implements AutoCloseable {
     private final Counter publishErrors;
     private final AtomicReference<Status> status = new AtomicReference<>(new Status(false, null, null, null));
     private final Semaphore progress = new Semaphore(0);
+    private final Semaphore wakeups = new Semaphore(0), noWakeups = new Semaphore(0);
     private volatile boolean running = true;
     private volatile boolean started;
     private volatile boolean stopped;
@@ -159,6 +157,13 @@ public final class OutboxRelay implements AutoCloseable {
         started = true;
         thread.start();
         return this;
+    }
+
+    /** Rows were committed to the outbox in this JVM: an idle relay reads within ms, not at its next poll. */
+    public void wake() {
+        if (wakeups.availablePermits() == 0) {
+            wakeups.release();
+        }
     }
 
     public Status status() {
@@ -227,7 +232,7 @@ public final class OutboxRelay implements AutoCloseable {
                 try {
                     beat();
                     if (!lead()) {
-                        session.awaitNotification(settings.poll());
+                        session.awaitNotification(settings.poll(), wakeups);
                         lastGoodLoop = clock.instant();
                         continue;
                     }
@@ -235,7 +240,7 @@ public final class OutboxRelay implements AutoCloseable {
                     lastGoodLoop = clock.instant();
                     backoffMillis = 100;
                     if (sent == 0 && running) {
-                        session.awaitNotification(settings.poll());
+                        session.awaitNotification(settings.poll(), wakeups);
                     }
                 } catch (Throwable t) {
                     if (!running) {
@@ -295,7 +300,7 @@ public final class OutboxRelay implements AutoCloseable {
                 told = true;
             }
             beat();
-            session.awaitNotification(Duration.ofMillis(Math.min(-next, 200)));
+            session.awaitNotification(Duration.ofMillis(Math.min(-next, 200)), noWakeups);
         }
         return false;
     }

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The relay's own PostgreSQL session: it holds the advisory lock that makes one relay the
@@ -30,6 +31,8 @@ final class RelaySession implements AutoCloseable {
     static final long LOCK_KEY = 0x6d72627276_6c6179L;
     private static final AdvisoryLock LOCK = new AdvisoryLock(LOCK_KEY);
     static final String APPLICATION_NAME = "mercuryo-bridge outbox relay";
+    /** How often a waiting relay looks at its in-process wake-ups. */
+    static final int WAKE_SLICE_MILLIS = 5;
 
     // The next unpublished rows after the last row already sent, in id order, and with them, in
     // the same snapshot:
@@ -204,11 +207,25 @@ final class RelaySession implements AutoCloseable {
     }
 
     /**
-     * Returns at the first NOTIFY (a commit that added outbox rows, or a released term) or after
-     * the timeout; fails when the session is gone.
+     * Returns at the first NOTIFY (outbox rows committed by another instance, see
+     * {@link OutboxNotifier}, or a released term), at a permit of {@code wake} (rows committed in
+     * this JVM; all its permits are taken) or after the timeout; fails when the session is gone.
+     * A NOTIFY ends the wait at once; a permit within {@link #WAKE_SLICE_MILLIS} (the socket is
+     * read in slices that long: no round trip, only a read timeout).
      */
-    void awaitNotification(Duration timeout) throws SQLException {
-        connection.unwrap(PGConnection.class).getNotifications((int) Math.max(1, timeout.toMillis()));
+    void awaitNotification(Duration timeout, java.util.concurrent.Semaphore wake) throws SQLException {
+        PGConnection pg = connection.unwrap(PGConnection.class);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (wake.drainPermits() == 0) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                break;
+            }
+            org.postgresql.PGNotification[] got = pg.getNotifications((int) Math.min(left, WAKE_SLICE_MILLIS));
+            if (got != null && got.length > 0) {
+                break;
+            }
+        }
         if (!connection.isValid(1)) {
             throw new SQLException("the relay's database session was lost", "08006");
         }

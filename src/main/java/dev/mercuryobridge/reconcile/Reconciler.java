@@ -5,6 +5,7 @@ import dev.mercuryobridge.db.AdvisoryLock;
 import dev.mercuryobridge.db.DatabaseErrors;
 import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.ingest.IngestService;
+import dev.mercuryobridge.outbox.OutboxSignal;
 import dev.mercuryobridge.mercuryo.MercuryoApiException;
 import dev.mercuryobridge.mercuryo.MercuryoClient;
 import dev.mercuryobridge.mercuryo.MercuryoErrors;
@@ -84,9 +85,15 @@ public final class Reconciler implements AutoCloseable {
 
     public Reconciler(Config config, DSLContext dsl, IngestService ingest, Findings findings, MercuryoClient client,
                       MeterRegistry registry, Clock clock) {
+        this(config, dsl, ingest, findings, OutboxSignal.NONE, client, registry, clock);
+    }
+
+    /** {@code outboxSignal}: told after a finding's announcement committed (the ingest's writes signal on their own). */
+    public Reconciler(Config config, DSLContext dsl, IngestService ingest, Findings findings, OutboxSignal outboxSignal,
+                      MercuryoClient client, MeterRegistry registry, Clock clock) {
         this.config = config;
         this.dsl = dsl;
-        RunFindings runFindings = new RunFindings(dsl, findings);
+        RunFindings runFindings = new RunFindings(dsl, findings, outboxSignal);
         this.sellRequests = new SellRequestCheck(dsl, ingest, runFindings, client);
         this.cards = new CardCheck(dsl, runFindings, client);
         this.clock = clock;
