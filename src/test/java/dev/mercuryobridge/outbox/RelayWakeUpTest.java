@@ -1,6 +1,7 @@
 package dev.mercuryobridge.outbox;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.List;
@@ -17,23 +18,23 @@ class RelayWakeUpTest {
             RelayFixture.SHORT, Duration.ofSeconds(5), Duration.ofMinutes(30));
     private static final Duration PROMPTLY = Duration.ofSeconds(5);
 
+    @RegisterExtension
+    final RelayFixture f = new RelayFixture();
+
     @Test
     void a_relay_of_the_same_instance_is_woken_in_process() throws Exception {
-        try (RelayFixture f = new RelayFixture()) {
-            OutboxRelay relay = f.relay("in-process", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
-            // The first publish shows the relay publishing; after it, the relay waits for the next signal.
-            appendSignalAndAwait(f, relay::wake, "first");
-            appendSignalAndAwait(f, relay::wake, "second");
-            appendSignalAndAwait(f, relay::wake, "third");
-            assertThat(f.sends).hasSize(3);
-        }
+        OutboxRelay relay = f.relay("in-process", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
+        // The first publish shows the relay publishing; after it, the relay waits for the next signal.
+        appendSignalAndAwait(f, relay::wake, "first");
+        appendSignalAndAwait(f, relay::wake, "second");
+        appendSignalAndAwait(f, relay::wake, "third");
+        assertThat(f.sends).hasSize(3);
     }
 
     @Test
     void a_relay_of_another_instance_is_woken_by_the_notifiers_notify() throws Exception {
-        try (RelayFixture f = new RelayFixture();
-             // The writing instance: no relay of its own here, only its notifier.
-             OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}, () -> false).start()) {
+        // The writing instance: no relay of its own here, only its notifier.
+        try (OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}, () -> false).start()) {
             f.relay("other-instance", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
             appendSignalAndAwait(f, notifier, "first");
             appendSignalAndAwait(f, notifier, "second");
@@ -44,8 +45,7 @@ class RelayWakeUpTest {
 
     @Test
     void signals_during_a_notify_collapse_and_none_is_lost() throws Exception {
-        try (RelayFixture f = new RelayFixture();
-             OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}, () -> false).start()) {
+        try (OutboxNotifier notifier = new OutboxNotifier(f.config, () -> {}, () -> false).start()) {
             f.relay("burst", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
             appendSignalAndAwait(f, notifier, "warm");
             // Many writers' commits at once: each signals after its own commit; the last rows
