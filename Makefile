@@ -86,12 +86,12 @@ watch: classpath
 
 # Callback-to-Kafka latency at a steady light load; prints percentiles and ratios to a baseline.
 bench: classpath
-	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.LatencyBenchmark $(BENCH_ARGS)
+	exec $(DEV_JAVA) -Dlogback.configurationFile=logback-bench.xml dev.mercuryobridge.bench.LatencyBenchmark $(BENCH_ARGS)
 
 # Throughput of the production jar (a separate process) on a durable database, as ratios to the
 # bad-signature ceiling of the same run.
 bench-ingest: build classpath
-	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.IngestBenchmark $(BENCH_ARGS)
+	exec $(DEV_JAVA) -Dlogback.configurationFile=logback-bench.xml dev.mercuryobridge.bench.IngestBenchmark $(BENCH_ARGS)
 
 # Five faults, one at a time, injected under steady signed-callback load into the production jar
 # (one or two instances) with its own PostgreSQL and Kafka processes; checks after each and exits
@@ -101,10 +101,10 @@ chaos: build classpath
 
 # The relay draining a 100,000-row backlog on a durable database, beside a bare producer.
 bench-drain: classpath
-	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.DrainBenchmark $(BENCH_ARGS)
+	exec $(DEV_JAVA) -Dlogback.configurationFile=logback-bench.xml dev.mercuryobridge.bench.DrainBenchmark $(BENCH_ARGS)
 
 bench-reconcile: classpath
-	exec java -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.ReconcileBenchmark $(BENCH_ARGS)
+	exec $(DEV_JAVA) -Dlogback.configurationFile=logback-bench.xml dev.mercuryobridge.bench.ReconcileBenchmark $(BENCH_ARGS)
 
 bench-report: classpath
 	exec java -Xmx512m -Dlogback.configurationFile=logback-bench.xml -cp $(DEV_CP) dev.mercuryobridge.bench.ReportBenchmark $(BENCH_ARGS)
