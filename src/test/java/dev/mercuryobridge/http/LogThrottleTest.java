@@ -1,44 +1,19 @@
 package dev.mercuryobridge.http;
 
+import dev.mercuryobridge.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.util.OptionalLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class LogThrottleTest {
 
-    /** A clock the test moves by hand. */
-    private static final class ManualClock extends Clock {
-        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneId.of("UTC");
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void the_first_line_is_written_and_the_rest_of_the_interval_is_held_back_and_counted() {
-        ManualClock clock = new ManualClock();
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         LogThrottle throttle = new LogThrottle(clock, Duration.ofSeconds(10));
 
         assertThat(throttle.acquire()).isEqualTo(OptionalLong.of(0));
@@ -56,7 +31,7 @@ class LogThrottleTest {
 
     @Test
     void after_a_quiet_interval_the_next_line_reports_nothing_held_back() {
-        ManualClock clock = new ManualClock();
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         LogThrottle throttle = new LogThrottle(clock, Duration.ofSeconds(10));
         throttle.acquire();
         clock.advance(Duration.ofMinutes(5));

@@ -1,5 +1,6 @@
 package dev.mercuryobridge.mercuryo;
 
+import dev.mercuryobridge.testing.ManualClock;
 import dev.mercuryobridge.simulator.CardUserRef;
 import dev.mercuryobridge.simulator.MercuryoSimulator;
 import dev.mercuryobridge.simulator.MercuryoSimulator.RecordedRequest;
@@ -14,10 +15,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpTimeoutException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -41,32 +40,8 @@ class MercuryoClientTest {
     private static final MercuryoClient.Settings FAST =
             new MercuryoClient.Settings(Duration.ofSeconds(2), 4, Duration.ofMillis(10), Duration.ofMillis(50));
 
-    /** A clock the test moves, to bring tokens to their expiry. */
-    private static final class MovableClock extends Clock {
-        private volatile Instant now = Instant.parse("2026-11-23T10:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     private MercuryoSimulator sim;
-    private final MovableClock clock = new MovableClock();
+    private final ManualClock clock = new ManualClock(Instant.parse("2026-11-23T10:00:00Z"));
     private final List<MercuryoClient> clients = new ArrayList<>();
     private CardUser alice;
     private CardUserRef aliceRef;

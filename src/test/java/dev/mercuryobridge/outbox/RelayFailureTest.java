@@ -1,5 +1,6 @@
 package dev.mercuryobridge.outbox;
 
+import dev.mercuryobridge.testing.ManualClock;
 import dev.mercuryobridge.http.Health;
 import dev.mercuryobridge.testing.TestKafka;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -10,8 +11,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -96,7 +95,7 @@ class RelayFailureTest {
 
     @Test
     void readiness_and_metrics_show_a_relay_that_got_stuck_and_one_that_stopped() throws Exception {
-        MutableClock clock = new MutableClock(Instant.parse("2026-03-01T10:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-03-01T10:00:00Z"));
         CountDownLatch stuck = new CountDownLatch(1);
         CountDownLatch unstick = new CountDownLatch(1);
         OutboxRelay.Hooks hangBeforeSend = new OutboxRelay.Hooks() {
@@ -134,33 +133,5 @@ class RelayFailureTest {
         // (A closed session's backend exits a moment after the client closed it.)
         RelayFixture.await(() -> f.lockHolder() == 0 && f.relaySessions() == 0, Duration.ofSeconds(10),
                 "no relay session is left and nobody holds the lock");
-    }
-
-    /** A clock the test moves. */
-    static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        MutableClock(Instant start) {
-            this.now = start;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

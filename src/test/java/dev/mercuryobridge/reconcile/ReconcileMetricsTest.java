@@ -1,5 +1,6 @@
 package dev.mercuryobridge.reconcile;
 
+import dev.mercuryobridge.testing.ManualClock;
 import dev.mercuryobridge.db.Database;
 import dev.mercuryobridge.testing.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -8,10 +9,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 
 import static dev.mercuryobridge.db.generated.Tables.RECONCILIATION_RUN;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,7 +33,7 @@ class ReconcileMetricsTest {
         DSLContext dsl = database.dsl();
         dsl.deleteFrom(RECONCILIATION_RUN).execute();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-20T10:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-11-20T10:00:00Z"));
         new ReconcileMetrics(dsl, clock).bindTo(registry);
 
         assertThat(gauge(registry, "reconciliation.last.run.finished.timestamp")).isNaN();
@@ -60,7 +58,7 @@ class ReconcileMetricsTest {
     void one_reading_serves_every_gauge_until_it_is_max_age_old() {
         DSLContext dsl = database.dsl();
         dsl.deleteFrom(RECONCILIATION_RUN).execute();
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-20T10:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-11-20T10:00:00Z"));
         ReconcileMetrics metrics = new ReconcileMetrics(dsl, clock);
         assertThat(metrics.lastRun()).isEmpty();
         insertRun(dsl, "succeeded", "2026-11-20T09:00:00Z", "2026-11-20T09:00:05Z", 0);
@@ -79,33 +77,6 @@ class ReconcileMetricsTest {
                 .set(RECONCILIATION_RUN.FINISHED_AT, finishedAt == null ? null : Instant.parse(finishedAt))
                 .set(RECONCILIATION_RUN.ERRORS, errors)
                 .execute();
-    }
-
-    private static final class MovableClock extends Clock {
-        private Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(java.time.Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
     }
 
     private static double gauge(SimpleMeterRegistry registry, String name) {
