@@ -5,10 +5,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -113,22 +111,8 @@ public final class OutboxNotifier implements OutboxSignal, AutoCloseable {
     }
 
     private Connection connect() throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", config.databaseUser());
-        p.setProperty("password", config.databasePassword());
-        p.setProperty("ApplicationName", APPLICATION_NAME);
-        p.setProperty("tcpKeepAlive", "true");
-        p.setProperty("connectTimeout", "5");
-        p.setProperty("socketTimeout", "30");
-        Connection c = DriverManager.getConnection(config.databaseUrl(), p);
-        try (Statement s = c.createStatement()) {
-            s.execute("set synchronous_commit = off");
-            s.execute("set statement_timeout = '5s'");
-        } catch (SQLException e) {
-            c.close();
-            throw e;
-        }
-        return c;
+        return RelaySession.connect(config.databaseUrl(), config.databaseUser(), config.databasePassword(), APPLICATION_NAME,
+                "set synchronous_commit = off", "set statement_timeout = '5s'");
     }
 
     private void closeConnection() {

@@ -111,10 +111,16 @@ final class RelaySession implements AutoCloseable {
 
     /** A session of the relay's (the lock's or the marker's), named for operators. */
     static Connection connect(String url, String user, String password) throws SQLException {
+        return connect(url, user, password, APPLICATION_NAME, "set jit = off", "set statement_timeout = '15s'");
+    }
+
+    /** A session of the outbox's own (not from the pool), named for operators, with its settings run first. */
+    static Connection connect(String url, String user, String password, String applicationName, String... settings)
+            throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", user);
         p.setProperty("password", password);
-        p.setProperty("ApplicationName", APPLICATION_NAME);
+        p.setProperty("ApplicationName", applicationName);
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("connectTimeout", "5");
         // A database that stops answering ends the session (and the relay restarts) instead of
@@ -122,8 +128,9 @@ final class RelaySession implements AutoCloseable {
         p.setProperty("socketTimeout", "30");
         Connection c = DriverManager.getConnection(url, p);
         try (Statement s = c.createStatement()) {
-            s.execute("set jit = off");
-            s.execute("set statement_timeout = '15s'");
+            for (String setting : settings) {
+                s.execute(setting);
+            }
         } catch (SQLException e) {
             c.close();
             throw e;
