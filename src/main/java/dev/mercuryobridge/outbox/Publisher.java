@@ -204,8 +204,8 @@ final class Publisher {
     }
 
     /**
-     * A send failed (on the producer's thread, or on the relay's when {@code send} itself fails):
-     * the producer is closed without sending what it still holds, so that nothing sent after the
+     * A send failed (its callback, on the producer's thread; a {@code send} that throws queued
+     * nothing and ends the pass by throwing): the producer is closed without sending what it still holds, so that nothing sent after the
      * failed message can reach Kafka before it is sent again. Every send not yet answered is then
      * answered with a failure.
      */
@@ -259,8 +259,8 @@ final class Publisher {
 
     /**
      * Ends the term's publishing: closes the producer (waiting for every send to be answered; it
-     * may be closed already, after a failed send) and the marker. Returns how long what the term sent may still take to reach the broker: 0 when
-     * every send was acknowledged, the request timeout when one failed (it may have been on its way
+     * may be closed already, after a failed send) and the marker. Returns how long what the term
+     * sent may still take to reach the broker: 0 when every send was acknowledged, the request timeout when one failed (it may have been on its way
      * when the client gave up), or -1 when not every send was answered in time.
      */
     long close() {
