@@ -36,5 +36,20 @@ create trigger outbox_pending_add after insert on outbox
     referencing new table as added
     for each statement execute function outbox_pending_add();
 
+-- Deleting an outbox row that is still to be published (by hand: retention never does) takes
+-- its id with it, rather than leaving an id the relay would read and never find. A trigger and
+-- not a foreign key: the key's check on every insert doubled the cost of appending a row
+-- (16 µs a row more, measured on 100,000 rows), and the callback path appends on every commit.
+create function outbox_pending_remove() returns trigger
+    language plpgsql as $$
+begin
+    delete from outbox_pending p using removed r where p.id = r.id;
+    return null;
+end $$;
+
+create trigger outbox_pending_remove after delete on outbox
+    referencing old table as removed
+    for each statement execute function outbox_pending_remove();
+
 drop index outbox_unpublished;
 alter table outbox drop column published_at;

@@ -44,6 +44,8 @@ final class RelaySession implements AutoCloseable {
     // - whether the first row of the mark running on the marker's session is already marked
     //   (then all of that mark is);
     // - the transactions running now, to watch at the next read.
+    // Shaped so that the only plan is a walk of outbox_pending's key and one lookup per row in the
+    // outbox (a merge join would walk the outbox's whole history from its first row).
     private static final String READ = """
             select o.id, o.topic, o.message_key, o.event_id, o.payload, (date_part('epoch', o.created_at) * 1000)::bigint,
                    case when exists (select 1 from unnest(?::bigint[]) w(x)
@@ -51,11 +53,9 @@ final class RelaySession implements AutoCloseable {
                         then (select count(*) from outbox_pending u where u.id <= ?) else -1 end,
                    ?::bigint > 0 and not exists (select 1 from outbox_pending m where m.id = ?),
                    (select array_agg(x::text::bigint) from pg_snapshot_xip(pg_current_snapshot()) x)
-              from outbox_pending p
-              join outbox o on o.id = p.id
-             where p.id > ?
-             order by p.id
-             limit ?""";
+              from (select id from outbox_pending where id > ? order by id limit ?) p
+              join lateral (select * from outbox where id = p.id) o on true
+             order by p.id""";
     private static final String TERM = """
             select term, lease_until <= clock_timestamp(),
                    greatest(0, ceil(extract(epoch from lease_until - clock_timestamp()) * 1000))::bigint

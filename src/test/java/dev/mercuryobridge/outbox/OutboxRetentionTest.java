@@ -34,6 +34,23 @@ class OutboxRetentionTest {
         assertThat(dsl.fetchExists(OUTBOX_PENDING, OUTBOX_PENDING.ID.eq(oldUnpublished))).as("still to be published").isTrue();
     }
 
+    @Test
+    void outbox_pending_follows_the_rows_appended_and_deleted() {
+        var dsl = app.dsl();
+        Instant now = Instant.now();
+        long row = insert(dsl, "pending-follows", now, false);
+        // Appending the same event again adds no row, and no second pending id.
+        int pendingBefore = dsl.fetchCount(OUTBOX_PENDING);
+        dsl.transaction(c -> Outbox.appendAll(c.dsl(), java.util.List.of(new OutboxMessage("retention.test", "pending-follows",
+                "retention/pending-follows", "test", new byte[] {'{', '}'}))));
+        assertThat(dsl.fetchCount(OUTBOX, OUTBOX.EVENT_ID.eq("retention/pending-follows"))).isOne();
+        assertThat(dsl.fetchCount(OUTBOX_PENDING)).isEqualTo(pendingBefore);
+        // An unpublished row deleted by hand takes its pending id with it: no id left that the relay would never find.
+        dsl.deleteFrom(OUTBOX).where(OUTBOX.ID.eq(row)).execute();
+        assertThat(dsl.fetchExists(OUTBOX_PENDING, OUTBOX_PENDING.ID.eq(row))).isFalse();
+        assertThat(dsl.fetchCount(OUTBOX_PENDING)).isEqualTo(pendingBefore - 1);
+    }
+
     /** A row created at {@code createdAt}; published (its id out of outbox_pending, as the relay's mark does) or not. */
     private static long insert(org.jooq.DSLContext dsl, String id, Instant createdAt, boolean published) {
         long rowId = dsl.insertInto(OUTBOX)
