@@ -27,10 +27,12 @@ import java.util.function.IntConsumer;
  * relay reads, no new mark starts, and the one running, if any, is named.
  */
 final class Marker implements AutoCloseable {
+    // A row is published once its id is out of outbox_pending: a delete writes only the deleted
+    // tuple's header, where an update of the outbox row wrote a new version of all of it (V9).
     // With its own transaction id: the relay's reads need not watch the marker's transactions.
     private static final String MARK = """
             with marked as (
-                update outbox set published_at = now()
+                delete from outbox_pending
                  where id = any(?) and exists (select 1 from outbox_relay_term where term = ? for share)
                 returning 1)
             select count(*), pg_current_xact_id()::text::bigint from marked""";

@@ -4,6 +4,7 @@ import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
 
 import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
+import static dev.mercuryobridge.db.generated.Tables.OUTBOX_PENDING;
 
 /**
  * Writes outbox rows inside the caller's transaction; the relay publishes them after commit.
@@ -31,22 +32,23 @@ public final class Outbox {
     }
 
     /**
-     * Deletes rows published longer ago than the retention: they are on Kafka, and the
+     * Deletes published rows created longer ago than the retention: they are on Kafka, and the
      * transitions, events and findings they announced stay in their own tables. Unpublished rows
-     * are never deleted, however old.
+     * (ids in {@code outbox_pending}) are never deleted, however old.
      *
-     * <p>No index on {@code published_at} (marking would have to update it): a row published
-     * before the cutoff was created before it, and ids follow creation time, so the candidates are
-     * the rows below the first one created after the cutoff, found by walking the primary key from
-     * its start over the old rows only.
+     * <p>Rows keep no publish time (marking deletes the id from {@code outbox_pending} and writes
+     * nothing on the row), so a row published late, after a long outage, may go as soon as it is
+     * published. Ids follow creation time, so the candidates are the rows below the first one
+     * created after the cutoff, found by walking the primary key from its start over the old rows
+     * only.
      */
     public static void purgePublished(DSLContext dsl, java.time.Duration retention, java.time.Clock clock) {
         java.time.Instant cutoff = clock.instant().minus(retention);
         try {
             var firstKept = dsl.select(OUTBOX.ID).from(OUTBOX).where(OUTBOX.CREATED_AT.ge(cutoff)).orderBy(OUTBOX.ID).limit(1);
             int deleted = dsl.deleteFrom(OUTBOX)
-                    .where(OUTBOX.PUBLISHED_AT.lt(cutoff))
-                    .and(OUTBOX.ID.lt(DSL.coalesce(DSL.field(firstKept), DSL.inline(Long.MAX_VALUE))))
+                    .where(OUTBOX.ID.lt(DSL.coalesce(DSL.field(firstKept), DSL.inline(Long.MAX_VALUE))))
+                    .andNotExists(dsl.selectOne().from(OUTBOX_PENDING).where(OUTBOX_PENDING.ID.eq(OUTBOX.ID)))
                     .execute();
             if (deleted > 0) {
                 log.info("outbox: removed {} row(s) published more than {} ago", deleted, retention);

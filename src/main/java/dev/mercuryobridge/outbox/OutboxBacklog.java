@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.Optional;
 
 import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
+import static dev.mercuryobridge.db.generated.Tables.OUTBOX_PENDING;
 
 /**
  * {@code outbox_backlog} and {@code outbox_oldest_age_seconds}, read from the database when
@@ -57,12 +58,12 @@ final class OutboxBacklog {
             return Optional.of(last);
         }
         try {
-            // The oldest row by id is found on the unpublished-rows index; by created_at it would
-            // need the whole backlog. Ids are handed out in time order, so they agree.
+            // The oldest unpublished row is the one with the lowest id (ids are handed out in time
+            // order), found on outbox_pending's primary key.
             var r = dsl.select(DSL.count(),
-                            DSL.field(dsl.select(OUTBOX.CREATED_AT).from(OUTBOX).where(OUTBOX.PUBLISHED_AT.isNull())
-                                    .orderBy(OUTBOX.ID).limit(1)))
-                    .from(OUTBOX).where(OUTBOX.PUBLISHED_AT.isNull()).fetchSingle();
+                            DSL.field(dsl.select(OUTBOX.CREATED_AT).from(OUTBOX)
+                                    .where(OUTBOX.ID.eq(DSL.field(dsl.select(DSL.min(OUTBOX_PENDING.ID)).from(OUTBOX_PENDING))))))
+                    .from(OUTBOX_PENDING).fetchSingle();
             last = new Snapshot(r.value1(), r.value2(), now);
             failing = false;
             return Optional.of(last);

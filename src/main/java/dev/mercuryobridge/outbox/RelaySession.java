@@ -34,8 +34,8 @@ final class RelaySession implements AutoCloseable {
     /** How often a waiting relay looks at its in-process wake-ups. */
     static final int WAKE_SLICE_MILLIS = 5;
 
-    // The next unpublished rows after the last row already sent, in id order, and with them, in
-    // the same snapshot:
+    // The next unpublished rows (ids in outbox_pending) after the last row already sent, in id
+    // order, and with them, in the same snapshot:
     // - when a transaction that was running at the previous read has ended since (the watched ids,
     //   top-level transaction ids), the unpublished rows up to the last row sent: if there are
     //   more than the relay has in flight, that transaction committed rows below rows already
@@ -44,17 +44,18 @@ final class RelaySession implements AutoCloseable {
     // - whether the first row of the mark running on the marker's session is already marked
     //   (then all of that mark is);
     // - the transactions running now, to watch at the next read.
+    // Shaped so that the only plan is a walk of outbox_pending's key and one lookup per row in the
+    // outbox (a merge join would walk the outbox's whole history from its first row).
     private static final String READ = """
-            select id, topic, message_key, event_id, payload, (date_part('epoch', created_at) * 1000)::bigint,
+            select o.id, o.topic, o.message_key, o.event_id, o.payload, (date_part('epoch', o.created_at) * 1000)::bigint,
                    case when exists (select 1 from unnest(?::bigint[]) w(x)
                                       where pg_visible_in_snapshot(x::text::xid8, pg_current_snapshot()))
-                        then (select count(*) from outbox u where u.published_at is null and u.id <= ?) else -1 end,
-                   coalesce((select m.published_at is not null from outbox m where m.id = ?), false),
+                        then (select count(*) from outbox_pending u where u.id <= ?) else -1 end,
+                   ?::bigint > 0 and not exists (select 1 from outbox_pending m where m.id = ?),
                    (select array_agg(x::text::bigint) from pg_snapshot_xip(pg_current_snapshot()) x)
-              from outbox
-             where published_at is null and id > ?
-             order by id
-             limit ?""";
+              from (select id from outbox_pending where id > ? order by id limit ?) p
+              join lateral (select * from outbox where id = p.id) o on true
+             order by p.id""";
     private static final String TERM = """
             select term, lease_until <= clock_timestamp(),
                    greatest(0, ceil(extract(epoch from lease_until - clock_timestamp()) * 1000))::bigint
@@ -206,8 +207,9 @@ final class RelaySession implements AutoCloseable {
         read.setArray(1, connection.unwrap(PGConnection.class).createArrayOf("int8", watched));
         read.setLong(2, afterId);
         read.setLong(3, probeId);
-        read.setLong(4, afterId);
-        read.setInt(5, limit);
+        read.setLong(4, probeId);
+        read.setLong(5, afterId);
+        read.setInt(6, limit);
         try (ResultSet rs = read.executeQuery()) {
             return Batch.from(rs, limit);
         }

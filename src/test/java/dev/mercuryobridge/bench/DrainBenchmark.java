@@ -31,6 +31,7 @@ import java.util.UUID;
 import java.util.concurrent.Future;
 
 import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
+import static dev.mercuryobridge.db.generated.Tables.OUTBOX_PENDING;
 
 /**
  * {@code make bench-drain}: how fast the relay drains a backlog (as after a Kafka outage), on a
@@ -49,17 +50,23 @@ import static dev.mercuryobridge.db.generated.Tables.OUTBOX;
  * <p>Arguments: {@code rows=100000 keys=5000 rounds=4}.
  */
 public final class DrainBenchmark {
+    /** {@code stats=1}: pg_stat_statements' top statements of each relay phase, printed with its CPU. */
+    private static boolean statements;
+    /** Where each round's CPU went, printed under its figures. */
+    private static final List<String> cpuLines = new ArrayList<>();
 
     public static void main(String[] args) throws Exception {
-        Map<String, Integer> opts = BenchArgs.parse("DrainBenchmark", args, Map.of("rows", 100_000, "keys", 5_000, "rounds", 4));
+        Map<String, Integer> opts = BenchArgs.parse("DrainBenchmark", args, Map.of("rows", 100_000, "keys", 5_000, "rounds", 4, "stats", 0));
         int rows = opts.get("rows");
         int keys = opts.get("keys");
         int rounds = opts.get("rounds");
+        statements = opts.get("stats") == 1;
         Path pgDir = Files.createTempDirectory("bench-drain-pg");
         try (EmbeddedPostgres pg = EmbeddedPostgres.builder()
                 .setDataDirectory(pgDir).setCleanDataDirectory(true)
                 .setServerConfig("fsync", "on")
                 .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("shared_preload_libraries", statements ? "pg_stat_statements" : "")
                 .start();
              TestKafka kafka = TestKafka.start()) {
             Map<String, String> env = new HashMap<>(Map.of(
@@ -74,6 +81,9 @@ public final class DrainBenchmark {
             KafkaClients clients = new KafkaClients(config);
             try (Database database = Database.connect(config); Admin admin = clients.admin()) {
                 database.migrate();
+                if (statements) {
+                    database.dsl().execute("create extension if not exists pg_stat_statements");
+                }
                 KafkaClients.ensureTopics(admin, config);
                 String bareTopic = "drain.bare";
                 admin.createTopics(List.of(new NewTopic(bareTopic, config.kafkaTopicPartitions(), (short) 1))).all().get();
@@ -91,10 +101,11 @@ public final class DrainBenchmark {
                         "load average (1, 5, 15 min) at the end");
                 List<double[]> results = new ArrayList<>();
                 for (int round = 1; round <= rounds; round++) {
-                    double[] r = round(config, database, clients, backlog, bareTopic);
+                    double[] r = round(config, database, clients, backlog, bareTopic, pgDir);
                     results.add(r);
                     System.out.printf("%-6s %,14.0f %,14.0f %7.2f   %s%n", round == 1 ? "1 cold" : Integer.toString(round),
                             r[0], r[1], r[1] / r[0], loadAverage());
+                    System.out.print(cpuLines.removeFirst());
                 }
                 // The first round starts cold (JIT, broker): its bare producer is far below what it does
                 // warm, so the medians leave it out when there are more rounds.
@@ -116,9 +127,9 @@ public final class DrainBenchmark {
      * messages, then the relay draining it. Returns the two rates, messages/s.
      */
     private static double[] round(Config config, Database database, KafkaClients clients, List<OutboxMessage> backlog,
-                                  String bareTopic) throws Exception {
+                                  String bareTopic, Path pgDir) throws Exception {
         int rows = backlog.size();
-        database.dsl().truncate(OUTBOX).execute();
+        database.dsl().execute("truncate outbox, outbox_pending");
         for (int from = 0; from < rows; from += 1_000) {
             List<OutboxMessage> chunk = backlog.subList(from, Math.min(rows, from + 1_000));
             database.dsl().transaction(c -> Outbox.appendAll(c.dsl(), chunk));
@@ -128,6 +139,8 @@ public final class DrainBenchmark {
 
         // The bare producer: the same messages, the same producer settings, no database.
         var header = List.of(new RecordHeader("content-type", Messages.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8)));
+        String bareUse;
+        CpuUse bareCpu = CpuUse.start(pgDir);
         long bareStart = System.nanoTime();
         try (Producer<String, byte[]> producer = clients.producer()) {
             List<Future<RecordMetadata>> acks = new ArrayList<>(rows);
@@ -137,10 +150,17 @@ public final class DrainBenchmark {
             for (Future<RecordMetadata> ack : acks) {
                 ack.get();
             }
+            bareUse = bareCpu.end(rows);   // before the producer's thread ends
         }
         double bareSeconds = (System.nanoTime() - bareStart) / 1e9;
 
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        double[] relaySeconds = new double[1];
+        String[] relayUse = new String[1];
+        if (statements) {
+            database.dsl().execute("select pg_stat_statements_reset()");
+        }
+        CpuUse relayCpu = CpuUse.start(pgDir);
         long relayStart = System.nanoTime();
         OutboxRelay relay = new OutboxRelay(config, database.dsl(), clients, registry);
         relay.start();
@@ -154,14 +174,65 @@ public final class DrainBenchmark {
                 Thread.sleep(5);
             }
         } finally {
+            relaySeconds[0] = (System.nanoTime() - relayStart) / 1e9;
+            relayUse[0] = relayCpu.end(rows);   // before the relay's threads and sessions end
             relay.close();
         }
-        double relaySeconds = (System.nanoTime() - relayStart) / 1e9;
-        int left = database.dsl().fetchCount(OUTBOX, OUTBOX.PUBLISHED_AT.isNull());
+        int left = database.dsl().fetchCount(OUTBOX_PENDING);
         if (left != 0) {
             throw new IllegalStateException(left + " rows are still unpublished after the relay counted them all");
         }
-        return new double[] {rows / bareSeconds, rows / relaySeconds};
+        StringBuilder lines = new StringBuilder(String.format(
+                "         CPU µs a message, bare:  %s%n         CPU µs a message, relay: %s%n", bareUse, relayUse[0]));
+        if (statements) {
+            for (var r : database.dsl().fetch("select calls, rows, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 60)"
+                    + " from pg_stat_statements order by total_exec_time desc limit 5")) {
+                lines.append(String.format("           %8.1f µs a message in %,d calls (%,d rows): %s%n",
+                        r.get(2, Double.class) * 1000 / rows, r.get(0, Long.class), r.get(1, Long.class), r.get(3, String.class)));
+            }
+        }
+        cpuLines.add(lines.toString());
+        return new double[] {rows / bareSeconds, rows / relaySeconds[0]};
+    }
+
+    /**
+     * CPU used over a phase, per message: every PostgreSQL process (from /proc) and this JVM's
+     * threads by name (the broker's, the producers', the relay's), so a ratio can be explained.
+     */
+    private record CpuUse(Path pgDir, long pgTicks, Map<String, Long> threads) {
+        private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+        static CpuUse start(Path pgDir) throws java.io.IOException {
+            return new CpuUse(pgDir, PostgresProbe.postgresTicks(pgDir), threadCpu());
+        }
+
+        String end(int messages) throws java.io.IOException {
+            double pg = (PostgresProbe.postgresTicks(pgDir) - pgTicks) * 10_000.0 / messages;
+            Map<String, Long> now = threadCpu();
+            Map<String, Double> used = new java.util.TreeMap<>();
+            now.forEach((name, nanos) -> used.merge(name, (nanos - threads.getOrDefault(name, 0L)) / 1e3 / messages, Double::sum));
+            double jvm = used.values().stream().mapToDouble(Double::doubleValue).sum();
+            StringBuilder top = new StringBuilder();
+            used.entrySet().stream().filter(e -> e.getValue() >= 0.3)
+                    .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(6)
+                    .forEach(e -> top.append(String.format(", %s %.1f", e.getKey(), e.getValue())));
+            return String.format("PostgreSQL %.1f + JVM %.1f = %.1f (JVM threads: %s)", pg, jvm, pg + jvm,
+                    top.length() == 0 ? "-" : top.substring(2));
+        }
+
+        /** CPU nanoseconds of the live threads, summed by name with digits dropped (one entry per pool). */
+        private static Map<String, Long> threadCpu() {
+            Map<String, Long> m = new HashMap<>();
+            for (var info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
+                if (info != null) {
+                    long nanos = THREADS.getThreadCpuTime(info.getThreadId());
+                    if (nanos > 0) {
+                        m.merge(info.getThreadName().replaceAll("[0-9]+", "#"), nanos, Long::sum);
+                    }
+                }
+            }
+            return m;
+        }
     }
 
     private static double median(double[] values) {

@@ -161,8 +161,12 @@ final class PostgresProbe {
         return m;
     }
 
-    /** CPU ticks of the postmaster (with its reaped children) and of its live children. */
     private long postgresTicks() throws IOException {
+        return postgresTicks(dataDir);
+    }
+
+    /** CPU ticks (1/100 s) of the postmaster of {@code dataDir} (with its reaped children) and of its live children. */
+    static long postgresTicks(Path dataDir) throws IOException {
         long postmaster = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).getFirst().strip());
         long total = ticks(Path.of("/proc", String.valueOf(postmaster), "stat"), true);
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {

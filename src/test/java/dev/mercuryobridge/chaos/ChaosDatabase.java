@@ -52,7 +52,7 @@ final class ChaosDatabase {
     /** Outbox rows not yet marked published, of keys starting with {@code keyPrefix} ("" for all). */
     long unpublished(String keyPrefix) throws SQLException {
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
-                "select count(*) from outbox where published_at is null and message_key like ?")) {
+                "select count(*) from outbox o join outbox_pending p on p.id = o.id where o.message_key like ?")) {
             s.setString(1, keyPrefix + "%");
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
@@ -81,7 +81,7 @@ final class ChaosDatabase {
             }
             List<ChaosChecks.OutboxRow> outbox = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement("select event_id, topic, message_key, payload,"
-                    + " published_at is not null from outbox where message_key like ?")) {
+                    + " not exists (select 1 from outbox_pending p where p.id = o.id) from outbox o where message_key like ?")) {
                 s.setString(1, like);
                 try (ResultSet rs = s.executeQuery()) {
                     while (rs.next()) {
@@ -97,10 +97,11 @@ final class ChaosDatabase {
     /** The outbox rows of the keys, in id order, as tab-separated lines: for reading a failure after the run. */
     void dumpOutbox(String keyPrefix, Path file) throws SQLException, IOException {
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement("select id, topic,"
-                + " message_key, event_id, created_at, published_at from outbox where message_key like ? order by id");
+                + " message_key, event_id, created_at, not exists (select 1 from outbox_pending p where p.id = o.id)"
+                + " from outbox o where message_key like ? order by id");
              BufferedWriter out = Files.newBufferedWriter(file)) {
             s.setString(1, keyPrefix + "%");
-            out.write("id\ttopic\tkey\tevent_id\tcreated_at\tpublished_at\n");
+            out.write("id\ttopic\tkey\tevent_id\tcreated_at\tpublished\n");
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     out.write(rs.getLong(1) + "\t" + rs.getString(2) + "\t" + rs.getString(3) + "\t" + rs.getString(4)

@@ -120,22 +120,40 @@ class RelayFencingTest {
     @Test
     void a_mark_of_a_term_that_is_over_changes_nothing() throws Exception {
         OutboxRelay.Settings settings = RelayFixture.settings(100, RelayFixture.SHORT, Duration.ofSeconds(1));
-        List<String> ids = f.append("mark", 1, 1);
+        f.append("mark", 1, 1);
         // a's send is acknowledged; then its lock session dies and its marker freezes before marking.
         Freeze freeze = new Freeze(true);
         OutboxRelay a = f.relay("a", settings, freeze).start();
         RelayFixture.await(freeze.frozen, "a's marker is frozen");
 
-        OutboxRelay b = f.relay("b", settings, OutboxRelay.Hooks.NONE);
-        assertThat(b.publishOnce()).containsExactlyElementsOf(ids);
-        // b marks its rows, then keeps its term: a's marker wakes up to a term that is not its own.
-        Instant markedByB = f.dsl().fetchSingle("select published_at from outbox").get(0, Instant.class);
+        // b takes the lock, starts term 2 once a's lease ran out, reads the row and holds before sending it.
+        CountDownLatch bRead = new CountDownLatch(1);
+        CountDownLatch bSend = new CountDownLatch(1);
+        OutboxRelay b = f.relay("b", settings, new OutboxRelay.Hooks() {
+            @Override
+            public void beforeSend(List<Long> rows) {
+                bRead.countDown();
+                awaitQuietly(bSend);
+            }
+        }).start();
+        try {
+            RelayFixture.await(bRead, "b read the row in term 2");
+            assertThat(f.term()).isEqualTo(2);
 
-        freeze.thaw.countDown();
-        RelayFixture.await(freeze.noticed, "a notices");
-        assertThat(a.status().lastError()).contains("term 1 is over");
-        assertThat(f.dsl().fetchSingle("select published_at from outbox").get(0, Instant.class)).isEqualTo(markedByB);
+            // a's marker wakes up to a term that is not its own: its mark fails and the row stays unpublished.
+            freeze.thaw.countDown();
+            RelayFixture.await(freeze.noticed, "a notices");
+            assertThat(a.status().lastError()).contains("term 1 is over");
+            assertThat(f.unpublished()).as("the row a's old term tried to mark").isOne();
+        } finally {
+            bSend.countDown();
+        }
+        // b sends the row again (same id) and marks it in its own term.
+        RelayFixture.await(() -> f.unpublished() == 0, Duration.ofSeconds(30), "b marks the row");
+        assertThat(f.sends).extracting(s -> s.relay).containsExactly("a", "b");
         assertThat(f.term()).isEqualTo(2);
+        a.close();
+        b.close();
     }
 
     /**

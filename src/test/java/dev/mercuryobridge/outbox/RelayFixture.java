@@ -140,7 +140,7 @@ final class RelayFixture implements BeforeEachCallback, AfterEachCallback {
     }
 
     int unpublished() {
-        return dsl().fetchSingle("select count(*) from outbox where published_at is null").get(0, Integer.class);
+        return dsl().fetchSingle("select count(*) from outbox_pending").get(0, Integer.class);
     }
 
     /**
