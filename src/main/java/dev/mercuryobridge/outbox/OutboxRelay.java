@@ -104,10 +104,9 @@ public final class OutboxRelay implements AutoCloseable {
     private final Counter publishErrors;
     private final AtomicReference<Status> status = new AtomicReference<>(new Status(false, null, null, null));
     private final Semaphore progress = new Semaphore(0);
-    private final Semaphore wakeups = new Semaphore(0), noWakeups = new Semaphore(0);
+    private final RelayListener listener;
     private volatile boolean running = true;
-    private volatile boolean started;
-    private volatile boolean stopped;
+    private volatile boolean started, stopped;
     private volatile Instant lastLoop;
     /** When a loop last went through without a failure (publishing, or standing by). */
     private volatile Instant lastGoodLoop;
@@ -136,6 +135,7 @@ public final class OutboxRelay implements AutoCloseable {
         this.lastLoop = clock.instant();
         this.holder = ManagementFactory.getRuntimeMXBean().getName() + "#" + RELAYS.incrementAndGet();
         this.backlog = new OutboxBacklog(dsl, clock, registry);
+        this.listener = new RelayListener(config.databaseUrl(), config.databaseUser(), config.databasePassword());
         this.publishLatency = Timer.builder("outbox.publish.latency")
                 .description("From the outbox row's commit to the broker's acknowledgement")
                 .publishPercentileHistogram()
@@ -161,9 +161,7 @@ public final class OutboxRelay implements AutoCloseable {
 
     /** Rows were committed to the outbox in this JVM: an idle relay reads within ms, not at its next poll. */
     public void wake() {
-        if (wakeups.availablePermits() == 0) {
-            wakeups.release();
-        }
+        listener.wake();
     }
 
     public Status status() {
@@ -232,7 +230,7 @@ public final class OutboxRelay implements AutoCloseable {
                 try {
                     beat();
                     if (!lead()) {
-                        session.awaitNotification(settings.poll(), wakeups);
+                        session.awaitWake(settings.poll(), listener.wakeups());
                         lastGoodLoop = clock.instant();
                         continue;
                     }
@@ -240,7 +238,7 @@ public final class OutboxRelay implements AutoCloseable {
                     lastGoodLoop = clock.instant();
                     backoffMillis = 100;
                     if (sent == 0 && running) {
-                        session.awaitNotification(settings.poll(), wakeups);
+                        session.awaitWake(settings.poll(), listener.wakeups());
                     }
                 } catch (Throwable t) {
                     if (!running) {
@@ -261,6 +259,7 @@ public final class OutboxRelay implements AutoCloseable {
     /** Opens the session, then takes the lock and starts a term if it can; true when this relay may publish. */
     private boolean lead() throws SQLException {
         if (session == null) {
+            listener.start();
             session = RelaySession.open(config.databaseUrl(), config.databaseUser(), config.databasePassword());
             if (termToRelease != 0) {
                 session.release(termToRelease, settleMillis);
@@ -300,7 +299,7 @@ public final class OutboxRelay implements AutoCloseable {
                 told = true;
             }
             beat();
-            session.awaitNotification(Duration.ofMillis(Math.min(-next, 200)), noWakeups);
+            session.awaitWake(Duration.ofMillis(Math.min(-next, 200)), listener.notifications());
         }
         return false;
     }
@@ -380,10 +379,11 @@ public final class OutboxRelay implements AutoCloseable {
         }
     }
 
-    /** Stops reading, lets the batches in flight finish, releases the term and gives up the lock. */
+    /** Stops reading, lets the batches in flight finish, releases the term, gives up the lock, stops listening. */
     @Override
     public void close() {
         running = false;
+        listener.close();
         if (started) {
             try {
                 thread.join(TimeUnit.SECONDS.toMillis(20));

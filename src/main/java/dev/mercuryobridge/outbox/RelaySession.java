@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,8 +32,6 @@ final class RelaySession implements AutoCloseable {
     static final long LOCK_KEY = 0x6d72627276_6c6179L;
     private static final AdvisoryLock LOCK = new AdvisoryLock(LOCK_KEY);
     static final String APPLICATION_NAME = "mercuryo-bridge outbox relay";
-    /** How often a waiting relay looks at its in-process wake-ups. */
-    static final int WAKE_SLICE_MILLIS = 5;
 
     // The next unpublished rows (ids in outbox_pending) after the last row already sent, in id
     // order, and with them, in the same snapshot:
@@ -69,8 +68,8 @@ final class RelaySession implements AutoCloseable {
     private static final String RENEW = """
             update outbox_relay_term set lease_until = clock_timestamp() + ? * interval '1 millisecond'
              where term = ? and not released""";
-    // Shortens the lease to what may still be on its way; wakes a relay waiting to take over (it
-    // LISTENs on the same channel as for new rows).
+    // Shortens the lease to what may still be on its way; wakes a relay waiting to take over (its
+    // RelayListener LISTENs on the same channel as for new rows).
     private static final String RELEASE = """
             with released as (
                 update outbox_relay_term
@@ -91,7 +90,6 @@ final class RelaySession implements AutoCloseable {
             // instead of walking the unpublished-rows index in id order. This session runs only
             // the statements of this class, none of which needs a sort.
             s.execute("set enable_sort = off");
-            s.execute("listen outbox");
             try (ResultSet rs = s.executeQuery("select pg_backend_pid()")) {
                 rs.next();
                 this.pid = rs.getInt(1);
@@ -115,7 +113,10 @@ final class RelaySession implements AutoCloseable {
         return connect(url, user, password, APPLICATION_NAME, "set jit = off", "set statement_timeout = '15s'");
     }
 
-    /** A session of the outbox's own (not from the pool), named for operators, with its settings run first. */
+    /**
+     * A session of the outbox's own (not from the pool: the relay's, its listener's, the
+     * notifier's), named for operators, with its settings run first.
+     */
     static Connection connect(String url, String user, String password, String applicationName, String... settings)
             throws SQLException {
         Properties p = new Properties();
@@ -216,24 +217,17 @@ final class RelaySession implements AutoCloseable {
     }
 
     /**
-     * Returns at the first NOTIFY (outbox rows committed by another instance, see
-     * {@link OutboxNotifier}, or a released term), at a permit of {@code wake} (rows committed in
-     * this JVM; all its permits are taken) or after the timeout; fails when the session is gone.
-     * A NOTIFY ends the wait at once; a permit within {@link #WAKE_SLICE_MILLIS} (the socket is
-     * read in slices that long: no round trip, only a read timeout).
+     * Waits for a permit of {@code wake} (then takes all of them) or the timeout, whichever comes
+     * first, then checks that the session still answers: a lost session ends the pass. The
+     * permits come from the relay's {@link RelayListener}; nothing is read while waiting.
      */
-    void awaitNotification(Duration timeout, java.util.concurrent.Semaphore wake) throws SQLException {
-        PGConnection pg = connection.unwrap(PGConnection.class);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (wake.drainPermits() == 0) {
-            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (left <= 0) {
-                break;
+    void awaitWake(Duration timeout, Semaphore wake) throws SQLException {
+        try {
+            if (wake.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                wake.drainPermits();
             }
-            org.postgresql.PGNotification[] got = pg.getNotifications((int) Math.min(left, WAKE_SLICE_MILLIS));
-            if (got != null && got.length > 0) {
-                break;
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         if (!connection.isValid(1)) {
             throw new SQLException("the relay's database session was lost", "08006");

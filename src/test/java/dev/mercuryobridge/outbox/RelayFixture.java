@@ -139,6 +139,42 @@ final class RelayFixture implements BeforeEachCallback, AfterEachCallback {
                 RelaySession.APPLICATION_NAME).get(0, Integer.class);
     }
 
+    /**
+     * The session of a relay's {@link RelayListener} that listens (its last statement the LISTEN:
+     * within 10 s of connecting, before it first checks a silent session), or 0.
+     */
+    int listenerSession() {
+        return dsl().fetchOptional("""
+                select pid from pg_stat_activity
+                 where datname = current_database() and application_name = ? and state = 'idle' and query = 'listen outbox'""",
+                RelayListener.APPLICATION_NAME).map(r -> r.get(0, Integer.class)).orElse(0);
+    }
+
+    /** Sessions of relays' listeners still open in this database, listening or not. */
+    int listenerSessions() {
+        return dsl().fetchSingle("select count(*) from pg_stat_activity where datname = current_database() and application_name = ?",
+                RelayListener.APPLICATION_NAME).get(0, Integer.class);
+    }
+
+    /** A NOTIFY on the relays' channel from a session that is no relay's: another instance's, a released term's. */
+    void notifyRelays() {
+        dsl().fetch("select pg_notify('outbox', '')");
+    }
+
+    /**
+     * Lets no new session into this database (superusers neither), or lets them in again; the
+     * sessions already open (this fixture's pool among them) stay.
+     */
+    void allowConnections(boolean allow) {
+        String name = dsl().fetchSingle("select current_database()").get(0, String.class);
+        // Not for the current database: from the server's postgres database.
+        try (var c = TestDatabase.server().getPostgresDatabase().getConnection(); var s = c.createStatement()) {
+            s.execute("alter database \"" + name + "\" with allow_connections " + allow);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("could not change allow_connections of " + name, e);
+        }
+    }
+
     int unpublished() {
         return dsl().fetchSingle("select count(*) from outbox_pending").get(0, Integer.class);
     }

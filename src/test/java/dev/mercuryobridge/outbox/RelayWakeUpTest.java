@@ -1,5 +1,6 @@
 package dev.mercuryobridge.outbox;
 
+import dev.mercuryobridge.testing.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -10,8 +11,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Without the outbox trigger (V8), a relay whose poll interval is ten minutes still publishes
- * within seconds of a commit: woken in-process by a writer of its own JVM, or by the NOTIFY of
- * another instance's {@link OutboxNotifier}.
+ * within seconds of a commit: woken in-process by a writer of its own JVM, or by a NOTIFY (from
+ * another instance's {@link OutboxNotifier}, or any session) that its {@link RelayListener} reads,
+ * also after the listener lost its session. The relay itself never polls faster than its interval.
  */
 class RelayWakeUpTest {
     private static final OutboxRelay.Settings TEN_MINUTE_POLL = new OutboxRelay.Settings(100, 4, Duration.ofMinutes(10),
@@ -40,6 +42,39 @@ class RelayWakeUpTest {
             appendSignalAndAwait(f, notifier, "second");
             appendSignalAndAwait(f, notifier, "third");
             assertThat(f.sends).hasSize(3);
+        }
+    }
+
+    @Test
+    void a_relay_is_woken_by_a_notify_from_any_session() throws Exception {
+        f.relay("any-session", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
+        appendSignalAndAwait(f, f::notifyRelays, "first");
+        appendSignalAndAwait(f, f::notifyRelays, "second");
+        appendSignalAndAwait(f, f::notifyRelays, "third");
+        assertThat(f.sends).hasSize(3);
+    }
+
+    @Test
+    void a_relay_whose_listener_lost_its_session_is_woken_by_notifies_once_it_listens_again() throws Exception {
+        try (LogCapture log = LogCapture.of(RelayListener.class)) {
+            OutboxRelay relay = f.relay("relisten", TEN_MINUTE_POLL, OutboxRelay.Hooks.NONE).start();
+            appendSignalAndAwait(f, f::notifyRelays, "before");
+            int lost = f.listenerSession();
+            assertThat(lost).isNotZero();
+            f.terminate(lost);
+            RelayFixture.await(() -> f.listenerSession() != 0 && f.listenerSession() != lost, PROMPTLY,
+                    "the listener listens on a new session");
+            // Listening again, it wakes the relay once (a NOTIFY may have gone by): that can publish
+            // one row at most. The second is published only if NOTIFYs wake the relay again.
+            appendSignalAndAwait(f, f::notifyRelays, "after");
+            appendSignalAndAwait(f, f::notifyRelays, "after-again");
+            assertThat(f.sends).hasSize(3);
+            assertThat(log.lines()).filteredOn(l -> l.startsWith("outbox relay listener: no NOTIFYs")).hasSize(1);
+            assertThat(log.lines()).containsOnlyOnce("outbox relay listener: listening again");
+
+            relay.close();
+            RelayFixture.await(() -> f.listenerSessions() == 0 && f.relaySessions() == 0, PROMPTLY,
+                    "the relay's sessions, its listener's among them, are closed");
         }
     }
 
