@@ -100,16 +100,16 @@ final class Batch {
     }
 
     /**
-     * The producer callback of row {@code i}: records the answer, reports the row's age on
+     * The producer callback of row {@code i}: records the answer, reports the row's creation time on
      * acknowledgement, hands a failure to {@code onFailure} (on the thread that answered, before
      * the producer sends anything more) and wakes the relay when the batch is answered or a row
      * failed.
      */
-    Callback answer(int i, LongConsumer ackedAgeMillis, Semaphore progress, Consumer<Exception> onFailure) {
+    Callback answer(int i, LongConsumer ackedCreatedAtMillis, Semaphore progress, Consumer<Exception> onFailure) {
         return (metadata, exception) -> {
             if (exception == null) {
                 states.set(i, ACKED);
-                ackedAgeMillis.accept(System.currentTimeMillis() - createdAtMillis[i]);
+                ackedCreatedAtMillis.accept(createdAtMillis[i]);
             } else {
                 states.set(i, FAILED);
                 failure.compareAndSet(null, exception);

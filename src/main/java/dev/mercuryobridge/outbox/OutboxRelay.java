@@ -289,7 +289,7 @@ public final class OutboxRelay implements AutoCloseable {
                     throw e;
                 }
                 publisher = new Publisher(session, term, before + settings.sendWindow().toNanos(), settings, hooks, producer,
-                        marker, progress, millis -> publishLatency.record(millis, TimeUnit.MILLISECONDS));
+                        marker, progress, created -> publishLatency.record(clock.millis() - created, TimeUnit.MILLISECONDS));
                 log.info("outbox relay: this instance is now the publisher (term {}, session {})", term, session.pid());
                 setStatus(true, null, null);
                 return true;

@@ -45,7 +45,7 @@ final class Publisher {
     private final Producer<String, byte[]> producer;
     private final Marker marker;
     private final Semaphore progress;
-    private final LongConsumer ackedAgeMillis;
+    private final LongConsumer ackedCreatedAtMillis;
     private final long maxUnmarked;
     /** Sent and not yet handed to the marker: all acknowledged, or some failed. */
     private final ArrayDeque<Batch> inFlight = new ArrayDeque<>();
@@ -61,7 +61,7 @@ final class Publisher {
     private final AtomicReference<Exception> producerFailure = new AtomicReference<>();
 
     Publisher(RelaySession session, long term, long sendDeadline, OutboxRelay.Settings settings, OutboxRelay.Hooks hooks,
-              Producer<String, byte[]> producer, Marker marker, Semaphore progress, LongConsumer ackedAgeMillis) {
+              Producer<String, byte[]> producer, Marker marker, Semaphore progress, LongConsumer ackedCreatedAtMillis) {
         this.session = session;
         this.term = term;
         this.sendDeadline = sendDeadline;
@@ -70,7 +70,7 @@ final class Publisher {
         this.producer = producer;
         this.marker = marker;
         this.progress = progress;
-        this.ackedAgeMillis = ackedAgeMillis;
+        this.ackedCreatedAtMillis = ackedCreatedAtMillis;
         // Bounds the rows the read's check counts and the marker's queue.
         this.maxUnmarked = 2L * settings.batchesInFlight() * settings.batchSize();
     }
@@ -191,7 +191,7 @@ final class Publisher {
             }
             try {
                 producer.send(new ProducerRecord<>(batch.topics[i], null, batch.keys[i], batch.payloads[i], HEADERS),
-                        batch.answer(i, ackedAgeMillis, progress, this::abort));
+                        batch.answer(i, ackedCreatedAtMillis, progress, this::abort));
             } catch (RuntimeException e) {
                 // Closed meanwhile by a failed send's callback: that failure ends the term, not this.
                 batch.notSent(i, producerFailure.get() != null ? producerFailure.get() : e);
