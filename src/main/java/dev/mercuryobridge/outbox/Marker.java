@@ -79,7 +79,11 @@ final class Marker implements AutoCloseable {
      */
     static Marker open(String url, String user, String password, long term, OutboxRelay.Hooks hooks, IntConsumer onMarked,
                        Semaphore progress) throws SQLException {
-        Connection c = RelaySession.connect(url, user, password);
+        // Asynchronous commit: a mark lost in a crash only means its rows are sent again, with the
+        // same bytes and ids (at least once, as after any crash between acknowledgement and mark);
+        // a mark does not wait for a WAL flush of its own, nor make the writers' commits wait on it.
+        Connection c = RelaySession.connect(url, user, password, RelaySession.APPLICATION_NAME,
+                "set jit = off", "set statement_timeout = '15s'", "set synchronous_commit = off");
         try {
             return new Marker(c, term, hooks, onMarked, progress);
         } catch (SQLException | RuntimeException e) {
