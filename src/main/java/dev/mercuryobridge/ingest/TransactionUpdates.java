@@ -105,8 +105,8 @@ final class TransactionUpdates {
                         .log("transaction {}: final status {} reported after final status {}; kept as a finding",
                                 t.id(), c.reportedFinal(), c.storedFinal());
                 Long event = by == DetectedBy.CALLBACK ? eventId.getAsLong() : null;
-                findings.raise(tx, new Finding(FindingKind.FINAL_STATUS_CONFLICT, t.id(), c.storedFinal(), c.reportedFinal(),
-                        by.dbValue(), new ConflictDetail(event), null, false));
+                u.appended(findings.raise(tx, new Finding(FindingKind.FINAL_STATUS_CONFLICT, t.id(), c.storedFinal(),
+                        c.reportedFinal(), by.dbValue(), new ConflictDetail(event), null, false)));
                 yield Outcome.CONFLICT;
             }
         };

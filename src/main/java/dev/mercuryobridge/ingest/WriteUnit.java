@@ -2,6 +2,7 @@ package dev.mercuryobridge.ingest;
 
 import dev.mercuryobridge.db.Transactions;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
+import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.outbox.Outbox;
 import dev.mercuryobridge.outbox.OutboxMessage;
 import org.jooq.DSLContext;
@@ -92,6 +93,8 @@ final class WriteUnit {
     /** The state rows to write, in the order they were first changed. */
     private final Map<String, TransactionStateRecord> dirty = new LinkedHashMap<>();
     private final Set<String> created = new HashSet<>();
+    /** Outbox rows this unit appended, its findings' announcements included. */
+    private int appended;
 
     WriteUnit(DSLContext tx) {
         this.tx = tx;
@@ -153,9 +156,21 @@ final class WriteUnit {
         }
     }
 
+    /** A finding raised in this unit: its announcement, if any, is an outbox row. */
+    void appended(Findings.Raised raised) {
+        if (raised.announced()) {
+            appended++;
+        }
+    }
+
+    /** How many outbox rows this unit appended so far: the caller signals the relays after its commit when any. */
+    int appended() {
+        return appended;
+    }
+
     void flush() {
         writeStatesAndTransitions();
-        Outbox.appendAll(tx, outbox);
+        appended += Outbox.appendAll(tx, outbox);
         for (List<WatchedSellRequest> chunk : chunks(watched)) {
             var insert = tx.insertInto(WATCHED_SELL_REQUEST, WATCHED_SELL_REQUEST.ID, WATCHED_SELL_REQUEST.USER_UUID,
                     WATCHED_SELL_REQUEST.SOURCE);
