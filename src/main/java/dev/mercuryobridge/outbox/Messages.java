@@ -1,21 +1,20 @@
 package dev.mercuryobridge.outbox;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mercuryobridge.config.Config;
 import dev.mercuryobridge.json.Json;
-import io.cloudevents.CloudEvent;
-import io.cloudevents.core.builder.CloudEventBuilder;
-import io.cloudevents.core.format.EventFormat;
-import io.cloudevents.core.provider.EventFormatProvider;
+import io.cloudevents.SpecVersion;
 import io.cloudevents.jackson.JsonFormat;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.Objects;
+import java.time.format.DateTimeFormatter;
 
 /**
  * Builds the CloudEvents 1.0 messages (structured JSON mode) of the three topics. Ids are derived
@@ -29,8 +28,9 @@ public final class Messages {
     static final String SPEND_CARD_PREFIX = "mercuryo.spend_card.";
     static final String FINDING_RAISED = "mercuryo.reconciliation.finding";
 
-    private static final EventFormat FORMAT = Objects.requireNonNull(
-            EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE), "CloudEvents JSON format");
+    private static final String SPEC_VERSION = SpecVersion.V1.toString();
+    private static final String SOURCE_TEXT = SOURCE.toString();
+    static final String DATA_CONTENT_TYPE = "application/json";
 
     /*
      * The data of each message is one of these records, written by the snake_case mapper in
@@ -83,24 +83,32 @@ public final class Messages {
         return message(topics.reconciliation(), f.subject(), id, FINDING_RAISED, f.subject(), f.detectedAt(), f);
     }
 
+    /**
+     * The CloudEvent in structured JSON mode, written in one pass: the bytes the CloudEvents JSON
+     * format writes for this event (attributes in its order, then the data as it is serialized
+     * here), without serializing the data, copying it into an event and writing it again (a
+     * twentieth of the service's CPU per stored callback). {@code MessagesTest} holds it to the
+     * library's output.
+     */
     private static OutboxMessage message(String topic, String key, String id, String type, String subject,
                                          Instant time, Record data) {
-        byte[] json;
-        try {
-            json = Json.MAPPER.writeValueAsBytes(data);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("message data could not be serialized", e);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(768);
+        try (JsonGenerator g = Json.MAPPER.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("specversion", SPEC_VERSION);
+            g.writeStringField("id", id);
+            g.writeStringField("source", SOURCE_TEXT);
+            g.writeStringField("type", type);
+            g.writeStringField("datacontenttype", DATA_CONTENT_TYPE);
+            g.writeStringField("subject", subject);
+            g.writeStringField("time", DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(time.atOffset(ZoneOffset.UTC)));
+            g.writeFieldName("data");
+            Json.MAPPER.writeValue(g, data);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("message could not be serialized", e);
         }
-        CloudEvent event = CloudEventBuilder.v1()
-                .withId(id)
-                .withSource(SOURCE)
-                .withType(type)
-                .withSubject(subject)
-                .withTime(time.atOffset(ZoneOffset.UTC))
-                .withDataContentType("application/json")
-                .withData(json)
-                .build();
-        return new OutboxMessage(topic, key, id, type, FORMAT.serialize(event));
+        return new OutboxMessage(topic, key, id, type, out.toByteArray());
     }
 
     /** An exact decimal written out in full (never in exponent form), or null. */
