@@ -70,6 +70,25 @@ public final class Outbox {
         if (messages.isEmpty()) {
             return 0;
         }
+        return tx.connectionResult(c -> {
+            try (java.sql.PreparedStatement ps = c.prepareStatement(APPEND)) {
+                bindAppend(c, ps, 1, messages);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    /**
+     * The statement of {@link #appendAll}, for a writer that sends it in one round trip with
+     * statements of its own (separated by {@code ;}); its update count is the rows it added.
+     */
+    public static String appendSql() {
+        return APPEND;
+    }
+
+    /** Binds the messages to {@link #appendSql()}'s parameters, from {@code first}; returns the next parameter. */
+    public static int bindAppend(java.sql.Connection c, java.sql.PreparedStatement ps, int first,
+                                 java.util.List<OutboxMessage> messages) throws java.sql.SQLException {
         int n = messages.size();
         String[] topic = new String[n], key = new String[n], eventId = new String[n], eventType = new String[n];
         byte[][] payload = new byte[n][];
@@ -81,16 +100,12 @@ public final class Outbox {
             eventType[i] = m.eventType();
             payload[i] = m.payload();
         }
-        return tx.connectionResult(c -> {
-            try (java.sql.PreparedStatement ps = c.prepareStatement(APPEND)) {
-                ps.setArray(1, c.createArrayOf("text", topic));
-                ps.setArray(2, c.createArrayOf("text", key));
-                ps.setArray(3, c.createArrayOf("text", eventId));
-                ps.setArray(4, c.createArrayOf("text", eventType));
-                ps.setArray(5, c.createArrayOf("bytea", payload));
-                return ps.executeUpdate();
-            }
-        });
+        ps.setArray(first, c.createArrayOf("text", topic));
+        ps.setArray(first + 1, c.createArrayOf("text", key));
+        ps.setArray(first + 2, c.createArrayOf("text", eventId));
+        ps.setArray(first + 3, c.createArrayOf("text", eventType));
+        ps.setArray(first + 4, c.createArrayOf("bytea", payload));
+        return first + 5;
     }
 
     /** Appends a message unless one with its event id is in the outbox already; returns the rows added (1 or 0). */
