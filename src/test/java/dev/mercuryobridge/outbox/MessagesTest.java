@@ -20,9 +20,10 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Messages writes its CloudEvents in one pass; consumers (and the bytes already stored in the
- * outbox and on Kafka) know them as the CloudEvents JSON format writes them. Every message here
- * must be byte for byte what the library writes for the same event.
+ * Messages writes its CloudEvents in one pass (a transition's data field by field); consumers
+ * (and the bytes already stored in the outbox and on Kafka) know them as the CloudEvents JSON
+ * format writes them, with the data as the JSON mapper writes the record. Every message here must
+ * be byte for byte what the library writes for the same event.
  */
 class MessagesTest {
     private static final EventFormat FORMAT = EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE);
