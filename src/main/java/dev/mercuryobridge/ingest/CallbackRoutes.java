@@ -3,7 +3,9 @@ package dev.mercuryobridge.ingest;
 import dev.mercuryobridge.http.ApiException;
 import dev.mercuryobridge.http.BoundedBody;
 import dev.mercuryobridge.http.LogThrottle;
+import dev.mercuryobridge.json.Json;
 import io.javalin.config.RoutesConfig;
+import io.javalin.http.ContentType;
 import io.javalin.http.Context;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,7 +23,8 @@ import java.util.concurrent.Executors;
  */
 public final class CallbackRoutes {
     private static final Logger log = LoggerFactory.getLogger(CallbackRoutes.class);
-    private static final Map<String, String> ACCEPTED = Map.of("status", "accepted");
+    /** The answer to every stored callback, serialized once (not per request). */
+    private static final byte[] ACCEPTED = acceptedJson();
     /** Anyone can send a wrong signature: one log line per interval at most (the metric counts all). */
     static final Duration REJECTED_LOG_INTERVAL = Duration.ofSeconds(10);
     /**
@@ -80,8 +83,16 @@ public final class CallbackRoutes {
         // The request waits for its batch's commit without holding a thread.
         ctx.future(() -> stored.thenAcceptAsync(outcome -> {
             ctx.header("X-Callback-Outcome", outcome.label());
-            ctx.status(200).json(ACCEPTED);
+            ctx.status(200).contentType(ContentType.APPLICATION_JSON).result(ACCEPTED);
         }, REPLIES));
+    }
+
+    private static byte[] acceptedJson() {
+        try {
+            return Json.MAPPER.writeValueAsBytes(Map.of("status", "accepted"));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Neither the body nor the header goes to the log: they may be anyone's bytes. */

@@ -9,7 +9,6 @@ import dev.mercuryobridge.finding.FindingKind;
 import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.http.RootCause;
 import dev.mercuryobridge.outbox.Messages;
-import dev.mercuryobridge.outbox.Outbox;
 import dev.mercuryobridge.outbox.OutboxSignal;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
@@ -191,7 +190,7 @@ public final class IngestService {
      * events and Spend Card events with one statement each, their state rows locked with one
      * statement, each decided in arrival order, then everything they caused written set-based.
      */
-    private List<Outcome> store(DSLContext tx, List<CallbackInserts.Item> items) {
+    private Written<List<Outcome>> store(DSLContext tx, List<CallbackInserts.Item> items) {
         WriteUnit u = new WriteUnit(tx);
         CallbackInserts.Inserted inserted = CallbackInserts.callbacksAndEvents(tx, items);
         List<Long> callbackIds = inserted.callbackIds();
@@ -230,14 +229,14 @@ public final class IngestService {
             outcomes.add(o);
         }
         u.flush();
-        return outcomes;
+        return new Written<>(outcomes, u.appended());
     }
 
     /**
      * Runs a callback through the write path inside an open transaction, for a quarantine
      * replay: its verbatim copy is stored already.
      */
-    Outcome record(DSLContext tx, Callback callback, long callbackId, DetectedBy by) {
+    Written<Outcome> record(DSLContext tx, Callback callback, long callbackId, DetectedBy by) {
         WriteUnit u = new WriteUnit(tx);
         Outcome outcome = switch (callback) {
             case Callback.Transaction t -> {
@@ -251,7 +250,7 @@ public final class IngestService {
             }
         };
         u.flush();
-        return outcome;
+        return new Written<>(outcome, u.appended());
     }
 
     /** What an API read did, and the status we held before it. */
@@ -277,10 +276,10 @@ public final class IngestService {
                     () -> CallbackInserts.transactionEvent(tx, report, null, DetectedBy.RECONCILER));
             u.flush();
             if (outcome == Outcome.ACCEPTED) {
-                findings.raise(tx, new Finding(FindingKind.MISSED_CALLBACK, report.id(), report.status(), before,
-                        DetectedBy.RECONCILER.dbValue(), new RunRef(runId), runId, true));
+                u.appended(findings.raise(tx, new Finding(FindingKind.MISSED_CALLBACK, report.id(), report.status(),
+                        before, DetectedBy.RECONCILER.dbValue(), new RunRef(runId), runId, true)));
             }
-            return new ApiRead(outcome, before);
+            return new Written<>(new ApiRead(outcome, before), u.appended());
         });
     }
 
@@ -307,19 +306,21 @@ public final class IngestService {
         return Outcome.QUARANTINED;
     }
 
+    /** What a unit of work returns, and how many outbox rows it appended. */
+    record Written<T>(T value, int outboxRows) {}
+
     /**
      * Runs one unit of work in a transaction, again when a second try can succeed ({@link Transactions});
-     * once committed, signals the relays if it appended outbox rows.
+     * once committed, signals the relays once if it appended outbox rows. The count is the
+     * committed attempt's own: an attempt rolled back and run again counts nothing.
      */
-    <T> T inTransaction(Function<DSLContext, T> work) {
-        long appendsBefore = Outbox.appendsOnThisThread();
-        T result = transactions.run(work);
-        // After the commit (run returned), so that a relay woken now sees the rows. An aborted
-        // attempt before it may have counted too: at worst one needless wake-up.
-        if (Outbox.appendsOnThisThread() != appendsBefore) {
+    <T> T inTransaction(Function<DSLContext, Written<T>> work) {
+        Written<T> written = transactions.run(work);
+        // After the commit (run returned), so that a relay woken now sees the rows.
+        if (written.outboxRows() > 0) {
             outboxSignal.committed();
         }
-        return result;
+        return written.value();
     }
 
     /** A body parsed once, in the request thread: the callback, or why it is quarantined. */

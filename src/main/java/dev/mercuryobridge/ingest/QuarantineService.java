@@ -58,11 +58,11 @@ public final class QuarantineService {
             } catch (InvalidCallbackException e) {
                 throw new ApiException(422, "still_invalid", e.getMessage());
             }
-            Outcome outcome = ingest.record(tx, callback, q.getCallbackId(), DetectedBy.CALLBACK);
+            IngestService.Written<Outcome> outcome = ingest.record(tx, callback, q.getCallbackId(), DetectedBy.CALLBACK);
             q.setReplayedAt(clock.instant());
-            q.setReplayResult(outcome.label());
+            q.setReplayResult(outcome.value().label());
             q.update();
-            return new ReplayResult(id, outcome.label());
+            return new IngestService.Written<>(new ReplayResult(id, outcome.value().label()), outcome.outboxRows());
         });
     }
 

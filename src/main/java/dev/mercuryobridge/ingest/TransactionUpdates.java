@@ -13,8 +13,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.function.LongSupplier;
 
-import static dev.mercuryobridge.db.generated.Tables.TRANSACTION_STATE;
-
 /**
  * Carries out what {@link StateMachine} decides for a new transaction report (a callback or an
  * API read) against the transaction's locked state, in a {@link WriteUnit}: a new state and
@@ -55,7 +53,8 @@ final class TransactionUpdates {
      */
     private Outcome create(WriteUnit u, Callback.Transaction t, DetectedBy by, LongSupplier eventId) {
         StateMachine.Decision.Create c = (StateMachine.Decision.Create) StateMachine.decide(null, report(t));
-        TransactionStateRecord created = u.tx.newRecord(TRANSACTION_STATE);
+        // Detached: WriteUnit writes it with its own statement, nothing stores it through jOOQ.
+        TransactionStateRecord created = new TransactionStateRecord();
         created.setTransactionId(t.id());
         created.setStatus(t.status());
         created.setStatusRank(c.rank());
@@ -105,8 +104,8 @@ final class TransactionUpdates {
                         .log("transaction {}: final status {} reported after final status {}; kept as a finding",
                                 t.id(), c.reportedFinal(), c.storedFinal());
                 Long event = by == DetectedBy.CALLBACK ? eventId.getAsLong() : null;
-                findings.raise(tx, new Finding(FindingKind.FINAL_STATUS_CONFLICT, t.id(), c.storedFinal(), c.reportedFinal(),
-                        by.dbValue(), new ConflictDetail(event), null, false));
+                u.appended(findings.raise(tx, new Finding(FindingKind.FINAL_STATUS_CONFLICT, t.id(), c.storedFinal(),
+                        c.reportedFinal(), by.dbValue(), new ConflictDetail(event), null, false)));
                 yield Outcome.CONFLICT;
             }
         };
@@ -115,7 +114,6 @@ final class TransactionUpdates {
     private static StateMachine.Report report(Callback.Transaction t) {
         return new StateMachine.Report(t.type(), t.status(), t.updatedAtTs());
     }
-
 
     /**
      * Copies what a report says about the transaction; fields it omits keep their stored value.

@@ -2,6 +2,7 @@ package dev.mercuryobridge.ingest;
 
 import dev.mercuryobridge.db.Transactions;
 import dev.mercuryobridge.db.generated.tables.records.TransactionStateRecord;
+import dev.mercuryobridge.finding.Findings;
 import dev.mercuryobridge.outbox.Outbox;
 import dev.mercuryobridge.outbox.OutboxMessage;
 import org.jooq.DSLContext;
@@ -92,6 +93,8 @@ final class WriteUnit {
     /** The state rows to write, in the order they were first changed. */
     private final Map<String, TransactionStateRecord> dirty = new LinkedHashMap<>();
     private final Set<String> created = new HashSet<>();
+    /** Outbox rows this unit appended, its findings' announcements included. */
+    private int appended;
 
     WriteUnit(DSLContext tx) {
         this.tx = tx;
@@ -153,9 +156,20 @@ final class WriteUnit {
         }
     }
 
+    /** A finding raised in this unit: its announcement, if any, is an outbox row. */
+    void appended(Findings.Raised raised) {
+        if (raised.announced()) {
+            appended++;
+        }
+    }
+
+    /** How many outbox rows this unit appended so far: the caller signals the relays after its commit when any. */
+    int appended() {
+        return appended;
+    }
+
     void flush() {
-        writeStatesAndTransitions();
-        Outbox.appendAll(tx, outbox);
+        writeStatesTransitionsAndOutbox();
         for (List<WatchedSellRequest> chunk : chunks(watched)) {
             var insert = tx.insertInto(WATCHED_SELL_REQUEST, WATCHED_SELL_REQUEST.ID, WATCHED_SELL_REQUEST.USER_UUID,
                     WATCHED_SELL_REQUEST.SOURCE);
@@ -192,18 +206,22 @@ final class WriteUnit {
     }
 
     /**
-     * Every changed or created state row in one upsert, and the transitions in one insert, sent
-     * together in one round trip. A row this unit created must really be new: if another writer
-     * inserted it since our lock, the upsert would overwrite that writer's state, so the whole
-     * database transaction is rolled back instead and run again.
+     * Every changed or created state row in one upsert, the transitions in one insert and the
+     * outbox messages in one insert ({@link Outbox#appendSql()}, in the order they were decided),
+     * sent together in one round trip. A row this unit created must really be new: if another
+     * writer inserted it since our lock, the upsert would overwrite that writer's state, so the
+     * whole database transaction is rolled back instead and run again.
      */
-    private void writeStatesAndTransitions() {
-        if (dirty.isEmpty() && transitions.isEmpty()) {
+    private void writeStatesTransitionsAndOutbox() {
+        List<String> statements = new ArrayList<>(3);
+        if (!dirty.isEmpty()) statements.add(UPSERT_STATES);
+        if (!transitions.isEmpty()) statements.add(INSERT_TRANSITIONS);
+        if (!outbox.isEmpty()) statements.add(Outbox.appendSql());
+        if (statements.isEmpty()) {
             return;
         }
-        String sql = dirty.isEmpty() ? INSERT_TRANSITIONS
-                : transitions.isEmpty() ? UPSERT_STATES : UPSERT_STATES + ";\n" + INSERT_TRANSITIONS;
-        List<String> overwritten = BatchSql.run(tx, sql, (c, ps) -> {
+        int outboxStatement = outbox.isEmpty() ? -1 : statements.size() - 1;
+        List<String> overwritten = BatchSql.run(tx, String.join(";\n", statements), (c, ps) -> {
             int parameter = 1;
             if (!dirty.isEmpty()) {
                 BatchSql.Columns states = new BatchSql.Columns(UPSERT_FIELDS, dirty.size());
@@ -228,6 +246,10 @@ final class WriteUnit {
                     }
                 }
                 rows.bind(c, ps, parameter);
+                parameter += TRANSITION_FIELDS.size();
+            }
+            if (!outbox.isEmpty()) {
+                Outbox.bindAppend(c, ps, parameter, outbox);
             }
             List<String> notNew = new ArrayList<>();
             boolean rows;
@@ -243,17 +265,22 @@ final class WriteUnit {
                 }
                 throw e;
             }
-            if (rows && !dirty.isEmpty()) {
-                try (ResultSet rs = ps.getResultSet()) {
-                    while (rs.next()) {
-                        if (created.contains(rs.getString(1)) && !rs.getBoolean(2)) {
-                            notNew.add(rs.getString(1));
+            // One result per statement, in their order: the upsert's rows, then update counts.
+            for (int statement = 0; statement < statements.size(); statement++) {
+                if (statement > 0) {
+                    rows = ps.getMoreResults();
+                }
+                if (rows) {
+                    try (ResultSet rs = ps.getResultSet()) {
+                        while (rs.next()) {
+                            if (created.contains(rs.getString(1)) && !rs.getBoolean(2)) {
+                                notNew.add(rs.getString(1));
+                            }
                         }
                     }
+                } else if (statement == outboxStatement) {
+                    appended += ps.getUpdateCount();
                 }
-            }
-            while (ps.getMoreResults() || ps.getUpdateCount() != -1) {
-                // the transitions' update count: nothing to read
             }
             return notNew;
         });

@@ -318,7 +318,13 @@ public final class IngestBenchmark {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
                 String.valueOf(service.pid()), "JFR." + what, "name=" + phase));
         if (what.equals("start")) {
+            // CPU-time sampling (JDK 25+) beside the profile's wall-clock samples: it also sees the
+            // threads' time in native code and the kernel (socket writes, locks), so its shares are
+            // shares of the service's CPU (jfr print --events jdk.CPUTimeSample).
             command.addAll(List.of("settings=profile", "filename=" + file));
+            if (Runtime.version().feature() >= 25) {
+                command.addAll(List.of("jdk.CPUTimeSample#enabled=true", "jdk.CPUTimeSample#throttle=2ms"));
+            }
         }
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         if (p.waitFor() != 0) {

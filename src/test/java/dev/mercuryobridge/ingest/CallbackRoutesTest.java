@@ -171,6 +171,7 @@ class CallbackRoutesTest {
 
         assertThat(second.statusCode()).isEqualTo(200);
         assertThat(second.body()).isEqualTo("{\"status\":\"accepted\"}");
+        assertThat(second.headers().firstValue("Content-Type")).hasValue("application/json");
         assertThat(second.headers().firstValue("X-Callback-Outcome")).hasValue("duplicate");
         assertThat(app.dsl().fetchCount(TRANSACTION_EVENT, TRANSACTION_EVENT.TRANSACTION_ID.eq(id))).isEqualTo(1);
         assertThat(app.dsl().fetchCount(STATUS_TRANSITION, STATUS_TRANSITION.TRANSACTION_ID.eq(id))).isEqualTo(1);

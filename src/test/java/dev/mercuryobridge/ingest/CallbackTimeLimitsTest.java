@@ -130,7 +130,8 @@ class CallbackTimeLimitsTest {
         try (Connection holder = lockState(stuck)) {
             assertThatThrownBy(() -> ingest.inTransaction(tx -> {
                 attempts.incrementAndGet();
-                return tx.fetch("select 1 from transaction_state where transaction_id = ? for update", stuck);
+                return new IngestService.Written<>(tx.fetch("select 1 from transaction_state where transaction_id = ? for update",
+                        stuck), 0);
             })).matches(DatabaseErrors::isTimeout, "a lock timeout").satisfies(e ->
                     assertThat(DatabaseErrors.sqlState(e)).isEqualTo("55P03"));
             holder.rollback();
@@ -145,7 +146,7 @@ class CallbackTimeLimitsTest {
         long started = System.nanoTime();
         assertThatThrownBy(() -> ingest.inTransaction(tx -> {
             attempts.incrementAndGet();
-            return tx.fetch("select pg_sleep(5)");
+            return new IngestService.Written<>(tx.fetch("select pg_sleep(5)"), 0);
         })).satisfies(e -> assertThat(DatabaseErrors.sqlState(e)).isEqualTo("57014"));
         assertThat(attempts).hasValue(1);
         assertThat(millisSince(started)).isLessThan(3_000);
@@ -162,7 +163,7 @@ class CallbackTimeLimitsTest {
             AtomicInteger attempts = new AtomicInteger();
             assertThatThrownBy(() -> ingest.inTransaction(tx -> {
                 attempts.incrementAndGet();
-                return tx.fetch("select pg_sleep(3)");
+                return new IngestService.Written<>(tx.fetch("select pg_sleep(3)"), 0);
             })).matches(DatabaseErrors::isTimeout, "a socket timeout");
             assertThat(attempts).hasValue(1);
         }
@@ -171,8 +172,8 @@ class CallbackTimeLimitsTest {
     @Test
     void the_limits_hold_for_the_callback_transaction_only() {
         IngestService ingest = service(new Timeouts(LOCK_TIMEOUT, Duration.ofSeconds(5)));
-        String inside = ingest.inTransaction(tx -> tx.fetchSingle("select current_setting('lock_timeout') || ' '"
-                + " || current_setting('statement_timeout')").get(0, String.class));
+        String inside = ingest.inTransaction(tx -> new IngestService.Written<>(tx.fetchSingle(
+                "select current_setting('lock_timeout') || ' ' || current_setting('statement_timeout')").get(0, String.class), 0));
         assertThat(inside).isEqualTo("1s 5s");
         // SET LOCAL: the pooled connection goes back with the session's own settings.
         assertThat(app.dsl().fetchSingle("select current_setting('lock_timeout')").get(0, String.class)).isEqualTo("0");

@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The write path tells the relays (V8 took the NOTIFY off its transactions) once per commit that
  * appended outbox rows, after the commit: what it signals is visible to another session. A
- * commit that appended nothing (duplicates) does not signal.
+ * commit that appended nothing (duplicates) does not signal. The write path says itself what it
+ * appended, the announcement of a finding included.
  */
 class OutboxSignalAfterCommitTest {
     @RegisterExtension
@@ -42,8 +43,35 @@ class OutboxSignalAfterCommitTest {
         assertThat(visibleAtSignal).as("nothing appended, no signal").containsExactly(2);
     }
 
+    @Test
+    void a_batch_whose_only_outbox_row_is_a_findings_announcement_signals_once_after_its_commit() throws Exception {
+        List<Long> findingsAtSignal = new ArrayList<>();
+        IngestService ingest = new IngestService(app.dsl(), new Messages(app.app().config().topics()), IngestListener.NONE,
+                () -> findingsAtSignal.add((long) app.dsl().fetchCount(OUTBOX, OUTBOX.MESSAGE_KEY.eq("sig-conflict")
+                        .and(OUTBOX.EVENT_TYPE.eq("mercuryo.reconciliation.finding")))),
+                Clock.systemUTC());
+        ingest.storeBatch(List.of(pending("sig-conflict", "paid", 100)));
+        assertThat(findingsAtSignal).as("the transition's commit").containsExactly(0L);
+
+        // Another final status after "paid": no transition, a finding, announced on the outbox.
+        List<IngestQueue.Pending> conflict = List.of(pending("sig-conflict", "cancelled", 200));
+        ingest.storeBatch(conflict);
+        assertThat(conflict.getFirst().result().get()).isEqualTo(Outcome.CONFLICT);
+        assertThat(findingsAtSignal).as("one signal, with the announcement committed").containsExactly(0L, 1L);
+
+        // The same conflict in a later report: the finding is open already, nothing announced, no signal.
+        List<IngestQueue.Pending> again = List.of(pending("sig-conflict", "cancelled", 300));
+        ingest.storeBatch(again);
+        assertThat(again.getFirst().result().get()).isEqualTo(Outcome.CONFLICT);
+        assertThat(findingsAtSignal).hasSize(2);
+    }
+
     private static IngestQueue.Pending pending(String id) {
-        byte[] body = transaction(id, "buy", "new", 100).getBytes(StandardCharsets.UTF_8);
+        return pending(id, "new", 100);
+    }
+
+    private static IngestQueue.Pending pending(String id, String status, long updatedAtTs) {
+        byte[] body = transaction(id, "buy", status, updatedAtTs).getBytes(StandardCharsets.UTF_8);
         return new IngestQueue.Pending(new CallbackInserts.Item(Callback.Route.TRANSACTION, body,
                 new SignatureVerifier.Match(0, SignatureVerifier.fingerprint(TestApp.SIGN_KEY), SignatureVerifier.Variant.RAW),
                 IngestService.parse(Callback.Route.TRANSACTION, body)), new CompletableFuture<>());
